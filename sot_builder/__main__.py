@@ -1,0 +1,3 @@
+from sot_builder.cli import main
+
+raise SystemExit(main())

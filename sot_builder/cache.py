@@ -1,0 +1,126 @@
+"""Parse many files: a content-hash cache of parsed documents and worker processes.
+
+The cache is one pickle file in the cache directory. It is keyed by the sotb
+version and the parse options, and each document by the hash of its bytes, so
+it is always safe to delete and is ignored when either changes.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import os
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from sot_builder import __version__
+from sot_builder.config import Config
+from sot_builder.model import Document, ParseProblem
+from sot_builder.parse import ParseOptions, parse_document
+from sot_builder.registry import Registry
+
+PARALLEL_MIN_BYTES = 4 * 1024 * 1024  # below this, one process is faster
+
+
+def parse_all(
+    config: Config,
+    registry: Registry,
+    sources: list,
+    use_cache: bool = True,
+    jobs: int | None = None,
+) -> list[Document]:
+    from sot_builder.project import parse_options, read_source
+
+    options = {role: parse_options(config, registry, role) for role in ("sot", "readme", "registry", "doc")}
+    cache_path = _cache_path(config, options) if use_cache else None
+    cached = _load(cache_path) if cache_path else {}
+    docs: dict[str, Document] = {}
+    todo: list[tuple[str, str, bytes, ParseOptions]] = []
+    for src in sources:
+        data, problem = read_source(src)
+        if data is None:
+            docs[src.path] = Document(src.path, src.role, (), problems=(problem,) if problem else ())
+            continue
+        sha = hashlib.blake2b(data, digest_size=16).hexdigest()
+        hit = cached.get(src.path)
+        if hit is not None and hit.sha == sha and hit.role == src.role:
+            docs[src.path] = hit
+        else:
+            todo.append((src.path, src.role, data, options[src.role]))
+    fresh = _parse_many(todo, jobs if jobs is not None else int(config["jobs"] or 0))
+    docs.update(fresh)
+    if cache_path is not None and fresh:
+        _store(cache_path, docs)
+    return [docs[s.path] for s in sources]
+
+
+def _parse_many(todo: list[tuple[str, str, bytes, ParseOptions]], jobs: int) -> dict[str, Document]:
+    total = sum(len(t[2]) for t in todo)
+    workers = jobs or min(os.cpu_count() or 1, 4)
+    if workers <= 1 or total < PARALLEL_MIN_BYTES or len(todo) < 2:
+        return _parse_chunk(todo)
+    # big inputs: split by size across worker processes
+    chunks: list[list] = [[] for _ in range(workers)]
+    sizes = [0] * workers
+    for item in sorted(todo, key=lambda t: -len(t[2])):
+        k = sizes.index(min(sizes))
+        chunks[k].append(item)
+        sizes[k] += len(item[2])
+    out: dict[str, Document] = {}
+    try:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for part in pool.map(_parse_chunk, [c for c in chunks if c]):
+                out.update(part)
+    except (OSError, RuntimeError):  # no processes allowed here: do it in this one
+        return _parse_chunk(todo)
+    return out
+
+
+def _parse_chunk(items: list[tuple[str, str, bytes, ParseOptions]]) -> dict[str, Document]:
+    was_enabled = gc.isenabled()
+    gc.disable()  # the parse allocates many small objects and no cycles
+    try:
+        out = {}
+        for path, role, data, opts in items:
+            try:
+                out[path] = parse_document(data, path, role, opts)
+            except RecursionError:
+                out[path] = Document(path, role, (), problems=(
+                    ParseProblem("SOT002", "file is nested too deeply to parse", 1),))
+        return out
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _cache_path(config: Config, options: dict[str, ParseOptions]) -> Path:
+    key = hashlib.blake2b(
+        repr((__version__, sorted((k, repr(v)) for k, v in options.items()))).encode(), digest_size=8
+    ).hexdigest()
+    return config.project_dir / config["cache_dir"] / f"parse-{key}.pickle"
+
+
+def _load(path: Path) -> dict[str, Document]:
+    try:
+        with open(path, "rb") as fh:
+            data = pickle.load(fh)
+        if isinstance(data, dict) and data.get("version") == __version__:
+            return data["docs"]
+    except Exception:  # a missing, stale or damaged cache is simply rebuilt
+        pass
+    return {}
+
+
+def _store(path: Path, docs: dict[str, Document]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        gitignore = path.parent / ".gitignore"
+        if not gitignore.exists():
+            gitignore.write_text("*\n", encoding="utf-8")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump({"version": __version__, "docs": docs}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only checkout still lints, just without a cache

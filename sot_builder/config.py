@@ -1,0 +1,144 @@
+"""Configuration: defaults < `[tool.sotb]` / `sotb.toml` < command-line flags."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sot_builder.diagnostics import SotbError
+from sot_builder.paths import schemas_dir
+
+CONFIG_FILE = "sotb.toml"
+
+DEFAULTS: dict[str, Any] = {
+    "root": "SoT",
+    "documents": [],
+    "exclude": [],
+    "readme": "SoT.README.md",
+    "id_system": "SoT.UNIQUE_ID_SYSTEM.md",
+    "types": {},
+    "select": [],
+    "ignore": [],
+    "severity": {},
+    "per_path_ignores": {},
+    "code_spans": True,
+    "bare_references": True,
+    "strict": False,
+    "cache_dir": ".sotb_cache",
+    "ledger": "SoT.LEDGER.jsonl",
+    "sql_migrations": [],
+    "reservation_db": "",
+    "back_references": {},
+    "purity_sections": [
+        "Best Practices", "Key Learnings", "Lessons Learned", "Implementation Notes",
+        "Tips", "How to", "How To", "Guidelines", "Methodology", "Recommendations",
+    ],
+    "dashboard": {},
+    "portfolio": {},
+    "jobs": 0,
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    project_dir: Path  # folder of the config file (or the working directory)
+    config_file: Path | None
+    values: dict[str, Any]
+    origins: dict[str, str] = field(default_factory=dict)  # key -> "default" | file | "command line"
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    @property
+    def root(self) -> Path:
+        return (self.project_dir / self.values["root"]).resolve()
+
+    @property
+    def root_rel(self) -> str:
+        return self.values["root"].strip("/") or "."
+
+    def with_overrides(self, **overrides: Any) -> "Config":
+        values = dict(self.values)
+        origins = dict(self.origins)
+        for key, value in overrides.items():
+            if value is None:
+                continue
+            values[key] = value
+            origins[key] = "command line"
+        return Config(self.project_dir, self.config_file, values, origins)
+
+
+def find_config(start: Path) -> tuple[Path | None, dict[str, Any]]:
+    """Walk up from `start`: the first sotb.toml, or pyproject.toml with [tool.sotb]."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_FILE
+        if candidate.is_file():
+            return candidate, _read_toml(candidate)
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            data = _read_toml(pyproject)
+            section = data.get("tool", {}).get("sotb")
+            if section is not None:
+                return pyproject, section
+        if (folder / ".git").exists():
+            break
+    return None, {}
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SotbError(f"cannot read configuration: {exc}", str(path))
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        raise SotbError(f"invalid TOML: {exc}", str(path), line)
+    if path.name == CONFIG_FILE and "tool" in data and "sotb" in data.get("tool", {}):
+        data = data["tool"]["sotb"]
+    return data
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads((schemas_dir() / "config.schema.json").read_text(encoding="utf-8"))
+    return Draft202012Validator(schema)
+
+
+def validate(data: dict[str, Any], source: str) -> None:
+    errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        pointer = "/" + "/".join(str(p) for p in err.absolute_path)
+        if err.validator == "additionalProperties":
+            raise SotbError(f"unknown configuration key at {pointer}: {err.message}", source)
+        raise SotbError(f"invalid configuration at {pointer}: {err.message}", source)
+
+
+def load_config(start: Path | None = None, explicit: Path | None = None) -> Config:
+    if explicit is not None:
+        path: Path | None = explicit.resolve()
+        if not path.is_file():
+            raise SotbError("configuration file not found", str(explicit))
+        data = _read_toml(path)
+        if path.name == "pyproject.toml":
+            data = data.get("tool", {}).get("sotb", {})
+    else:
+        path, data = find_config(start or Path.cwd())
+    source = str(path) if path else "defaults"
+    validate(data, source)
+    values = json.loads(json.dumps(DEFAULTS))
+    origins = {k: "default" for k in DEFAULTS}
+    for key, value in data.items():
+        values[key] = value
+        origins[key] = source
+    project_dir = path.parent if path else (start or Path.cwd()).resolve()
+    return Config(project_dir, path, values, origins)

@@ -1,0 +1,169 @@
+"""The document model: frozen values produced by `parse.py`.
+
+All line and column numbers are 1-based and refer to the file as it is on
+disk (frontmatter lines included).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    value: str
+    line: int
+    column: int
+    section: str = ""  # sub-heading of the entry the field sits under ("" = entry top)
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A mention of an ID or a Markdown link, found in running text."""
+
+    target: str  # the ID referred to ("" for a plain link that names no ID)
+    line: int
+    column: int
+    kind: str  # "link" | "bare" | "code" | "table"
+    label: str = ""  # link text
+    href: str = ""  # link destination as written ("" for bare mentions)
+    file: str = ""  # href's path part, unquoted ("" = same file)
+    fragment: str = ""  # href's fragment without '#'
+    source: str = ""  # ID of the enclosing entry ("" outside entries)
+    section: str = ""  # enclosing sub-heading inside the entry
+    field: str = ""  # field name when on a `**Field**:` line, or the bold label above a list
+    note: str = ""  # text after the link on the same line (description / annotation)
+    is_image: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Heading:
+    level: int
+    text: str  # heading text as written, explicit `{#id}` removed
+    line: int
+    slug: str  # GitHub anchor, duplicate suffix included
+    explicit: str = ""  # `{#id}` anchor if present
+
+
+@dataclass(frozen=True, slots=True)
+class TableRow:
+    cells: tuple[str, ...]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    header: tuple[str, ...]
+    rows: tuple[TableRow, ...]
+    line: int  # line of the header row
+    end_line: int  # last line of the table
+    heading: str = ""  # nearest heading above the table
+    heading_line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    title: str
+    level: int
+    line: int
+    end_line: int  # last line inside the section
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: str
+    prefix: str  # registered prefix, e.g. "BR" for BR-FEA-001
+    subtype: str  # "FEA" for BR-FEA-001, "" otherwise
+    number: int
+    title: str
+    path: str
+    line: int
+    column: int
+    end_line: int
+    level: int  # heading level; 0 for a table-row entry
+    anchor: str  # GitHub slug of the heading (or explicit anchor)
+    anchors: tuple[str, ...] = ()  # every anchor that lands on this entry
+    fields: tuple[Field, ...] = ()
+    sections: tuple[Section, ...] = ()
+    refs: tuple[Ref, ...] = ()
+    deprecated: bool = False
+    placeholders: tuple[tuple[str, int], ...] = ()  # ("{Rule name}", line)
+    in_deprecated_section: bool = False
+
+    @property
+    def is_table_row(self) -> bool:
+        return self.level == 0
+
+    def field(self, name: str) -> Field | None:
+        want = name.casefold()
+        for f in self.fields:
+            if f.name.casefold() == want:
+                return f
+        return None
+
+    def value(self, name: str, default: str = "") -> str:
+        f = self.field(name)
+        return f.value if f else default
+
+    @property
+    def status(self) -> str:
+        return self.value("Status")
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """A generated region: `<!-- sotb:begin NAME -->` ... `<!-- sotb:end NAME -->`."""
+
+    name: str
+    begin_line: int  # line of the begin marker
+    end_line: int  # line of the end marker
+    style: str = "sotb"  # "sotb" or "section" (`<!-- SECTION: x -->`)
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    kind: str  # "disable" | "enable" | "disable-next-line" | "disable-file"
+    codes: tuple[str, ...]  # empty = all
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class ParseProblem:
+    code: str
+    message: str
+    line: int
+    column: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    path: str  # relative to the project root, "/" separated
+    role: str  # "sot" | "readme" | "registry" | "doc"
+    lines: tuple[str, ...]  # text lines without line terminators
+    newline: str = "\n"
+    frontmatter: dict[str, Any] | None = None
+    frontmatter_lines: dict[str, int] = field(default_factory=dict)
+    body_start: int = 1  # first line after the frontmatter
+    headings: tuple[Heading, ...] = ()
+    anchors: frozenset[str] = frozenset()  # slugs + explicit anchors
+    explicit_anchors: frozenset[str] = frozenset()
+    entries: tuple[Entry, ...] = ()
+    refs: tuple[Ref, ...] = ()  # every ref, inside and outside entries
+    tables: tuple[Table, ...] = ()
+    regions: tuple[Region, ...] = ()
+    suppressions: tuple[Suppression, ...] = ()
+    problems: tuple[ParseProblem, ...] = ()
+    sha: str = ""  # content hash of the bytes parsed
+
+    @property
+    def text(self) -> str:
+        return self.newline.join(self.lines)
+
+    def section_at(self, title: str) -> Heading | None:
+        want = title.casefold()
+        for h in self.headings:
+            if h.text.casefold() == want:
+                return h
+        return None

@@ -1,0 +1,70 @@
+"""Read the "Navigation by Category" section of a SoT file."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sot_builder.model import Document, Ref
+from sot_builder.parse import RANGE_RE
+
+NAV_TITLE_RE = re.compile(r"navigation", re.I)
+_BOLD_RE = re.compile(r"\*\*([^*]+)\*\*|^#+\s*(.+?)\s*$")
+
+
+@dataclass
+class NavCategory:
+    name: str
+    prefix: str
+    first: int
+    last: int
+    line: int
+    items: list[Ref] = field(default_factory=list)
+
+    def holds(self, number: int) -> bool:
+        return self.first <= number <= self.last
+
+
+@dataclass
+class Navigation:
+    line: int  # heading line
+    end_line: int
+    categories: list[NavCategory]
+    loose: list[Ref]  # links in the section outside any category
+
+
+def find_navigation(doc: Document) -> Navigation | None:
+    heads = doc.headings
+    for k, h in enumerate(heads):
+        if NAV_TITLE_RE.search(h.text):
+            end = len(doc.lines)
+            for h2 in heads[k + 1 :]:
+                if h2.level <= h.level:
+                    end = h2.line - 1
+                    break
+            return _read(doc, h.line, end)
+    return None
+
+
+def _read(doc: Document, start: int, end: int) -> Navigation:
+    cats: list[NavCategory] = []
+    loose: list[Ref] = []
+    for lineno in range(start + 1, end + 1):
+        line = doc.lines[lineno - 1]
+        m = RANGE_RE.search(line)
+        if m and m.group(1) == m.group(4) and "](" not in line[: m.start()]:
+            name_m = _BOLD_RE.search(line)
+            name = (name_m.group(1) or name_m.group(2)) if name_m else line[: m.start()]
+            name = re.sub(r"\(.*$", "", name).strip(" *:-#")
+            cats.append(NavCategory(name, m.group(1), int(m.group(3)), int(m.group(6)), lineno))
+    refs = [r for r in doc.refs if start < r.line <= end and r.kind == "link" and r.target]
+    for r in refs:
+        owner = None
+        for c in cats:
+            if c.line < r.line:
+                owner = c
+        if owner is None:
+            loose.append(r)
+        else:
+            owner.items.append(r)
+    return Navigation(start, end, cats, loose)

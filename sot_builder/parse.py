@@ -1,0 +1,695 @@
+"""Markdown file -> Document.
+
+A single pass over the lines: block structure (frontmatter, fences, HTML
+comments, headings, tables) is recognised line by line, and IDs and links are
+found by compiled regular expressions on the lines that can hold them. Every
+position is fixed here, 1-based, counted on the file as it is on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from sot_builder.model import (
+    Document,
+    Entry,
+    Field,
+    Heading,
+    ParseProblem,
+    Ref,
+    Region,
+    Section,
+    Suppression,
+    Table,
+    TableRow,
+)
+from sot_builder.slugs import Slugger
+
+# An ID: PREFIX-NNN or PREFIX-SUB-NNN. Prefix 2-5 capitals, 3 to 9 digits.
+_ID_BODY = r"([A-Z]{2,5})(?:-([A-Z]{2,5}))?-(\d{3,9})(?![A-Za-z0-9_])"
+ID_PATTERN = r"(?<![A-Za-z0-9_\-])" + _ID_BODY
+ID_RE = re.compile(ID_PATTERN)
+ID_FULL_RE = re.compile(r"^([A-Z]{2,5})(?:-([A-Z]{2,5}))?-(\d{3,9})$")
+FRAGMENT_ID_RE = re.compile(r"^([a-z]{2,5})(?:-([a-z]{2,5}))?-(\d{3,9})(?![0-9a-z_])")
+RANGE_RE = re.compile(
+    ID_PATTERN + r"\s*(?:→|->|=>|⇒|\.\.\.?|…|–|—|\s-\s|\bto\b|\bthrough\b|\bthru\b)\s*" + ID_PATTERN
+)
+
+_HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_EXPLICIT_RE = re.compile(r"\s*\{#([^}\s]+)\}\s*$")
+_ENTRY_HEAD_RE = re.compile(
+    r"^(?:\*\*|\[)?(" + _ID_BODY + r")(?:\*\*|\])?"
+    r"(?:\s*(?::|—|–|\||-|\.)\s*|\s+|$)(.*)$"
+)
+_FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+_ANCHOR_RE = re.compile(r"<a\s+(?:[^>]*?\s)?(?:id|name)\s*=\s*[\"']([^\"']+)[\"']", re.I)
+_LINK_RE = re.compile(
+    r"(!?)\[((?:[^\[\]\\]|\\.|\[[^\]]*\])*)\]\(\s*(<[^>]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)"
+    r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)"
+)
+_REFDEF_RE = re.compile(r"^ {0,3}\[([^\]]+)\]:\s*(\S+)")
+_REFLINK_RE = re.compile(r"(!?)\[((?:[^\[\]\\]|\\.)*)\]\[([^\]]*)\]")
+_FIELD_RE = re.compile(
+    r"^\s*(?:[-*+]\s+)?\*\*([^*\n]{1,80}?)(?::\*\*|\*\*\s*:)[ \t]*(.*?)\s*$"
+)
+_FIELD_BARE_RE = re.compile(r"^\s*(?:[-*+]\s+)?\*\*([^*\n:]{1,80})\*\*\s*$")
+_LIST_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
+_DELIM_RE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
+_PLACEHOLDER_RE = re.compile(r"\{(?![{%#])[A-Za-z][^{}\n]{0,60}\}")
+_CODE_RE = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)")
+_NOTE_SEP_RE = re.compile(r"^\s*(?:[-–—:|]\s*)?")
+_SUPPRESS_RE = re.compile(
+    r"<!--\s*sotb-(disable-next-line|disable-file|disable|enable)\b([^>]*?)-->"
+)
+_REGION_RE = re.compile(r"^\s*<!--\s*sotb:(begin|end)\s+([\w.\-/]+)\s*-->\s*$")
+_SECTION_RE = re.compile(r"^\s*<!--\s*(/|END\s*)?SECTION:\s*([^>]*?)\s*-->\s*$", re.I)
+_DEPRECATED_RE = re.compile(r"\bdeprecated\b|\bsuperseded\b|\bretired\b", re.I)
+_TABLE_ID_CELL_RE = re.compile(r"^(?:\*\*|`)?\[?([A-Z]{2,5}(?:-[A-Z]{2,5})?-\d{3,9})\]?(?:\([^)]*\))?(?:\*\*|`)?$")
+
+MAX_FRONTMATTER_LINES = 2000
+MAX_FRONTMATTER_ALIASES = 100
+
+
+@dataclass(frozen=True)
+class ParseOptions:
+    table_prefixes: frozenset[str] = frozenset()  # prefixes whose entries may be table rows
+    code_spans: bool = True  # do IDs inside `code spans` count as references?
+    entries: bool = True  # registry files define no entries
+
+
+def split_id(text: str) -> tuple[str, str, int] | None:
+    """'BR-FEA-001' -> ('BR', 'FEA', 1); None when `text` is not an ID."""
+    m = ID_FULL_RE.match(text)
+    if not m:
+        return None
+    return m.group(1), m.group(2) or "", int(m.group(3))
+
+
+def fragment_id(fragment: str) -> str:
+    """The ID an anchor like `api-045-title` names, or ""."""
+    m = FRAGMENT_ID_RE.match(fragment)
+    if not m:
+        return ""
+    return m.group(0).upper()
+
+
+def decode(data: bytes) -> tuple[str, ParseProblem | None]:
+    """Bytes -> text. Undecodable or binary input gives a problem and empty text."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), None
+        except UnicodeDecodeError as exc:
+            return "", ParseProblem("SOT002", f"cannot decode UTF-16 text: {exc.reason}", 1)
+    if b"\x00" in data:
+        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+        return "", ParseProblem("SOT002", "binary file (NUL byte): not Markdown text", line)
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return "", ParseProblem("SOT002", f"not valid UTF-8 (byte {exc.start})", line)
+
+
+def split_lines(text: str) -> tuple[list[str], str]:
+    """Split on \\n only (like editors and git); report the file's newline style."""
+    newline = "\r\n" if "\r\n" in text[: text.find("\n") + 1 or len(text)] else "\n"
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if "\r" in text:
+        lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+    return lines, newline
+
+
+def parse_document(
+    data: bytes | str, path: str, role: str = "sot", options: ParseOptions = ParseOptions()
+) -> Document:
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    sha = hashlib.blake2b(raw, digest_size=16).hexdigest()
+    if isinstance(data, str):
+        text, problem = data, None
+    else:
+        text, problem = decode(data)
+    if problem:
+        return Document(path=path, role=role, lines=(), problems=(problem,), sha=sha)
+    lines, newline = split_lines(text)
+    return _Parser(path, role, lines, newline, options, sha).run()
+
+
+class _Parser:
+    def __init__(
+        self, path: str, role: str, lines: list[str], newline: str, options: ParseOptions, sha: str
+    ) -> None:
+        self.path = path
+        self.role = role
+        self.lines = lines
+        self.newline = newline
+        self.opts = options
+        self.sha = sha
+        self.problems: list[ParseProblem] = []
+        self.headings: list[Heading] = []
+        self.explicit: set[str] = set()
+        self.refs: list[Ref] = []
+        self.tables: list[Table] = []
+        self.regions: list[Region] = []
+        self.suppressions: list[Suppression] = []
+        self.refdefs: dict[str, str] = {}
+        self.entries: list[dict] = []  # open and closed entry builders
+        self.slugger = Slugger()
+
+    # -- driver ---------------------------------------------------------------
+    def run(self) -> Document:
+        fm, fm_lines, body = self.frontmatter()
+        self.scan(body)
+        entries = tuple(self.finish_entry(e) for e in self.entries)
+        anchors = frozenset(h.slug for h in self.headings) | frozenset(self.explicit)
+        return Document(
+            path=self.path,
+            role=self.role,
+            lines=tuple(self.lines),
+            newline=self.newline,
+            frontmatter=fm,
+            frontmatter_lines=fm_lines,
+            body_start=body,
+            headings=tuple(self.headings),
+            anchors=anchors,
+            explicit_anchors=frozenset(self.explicit),
+            entries=entries,
+            refs=tuple(self.refs),
+            tables=tuple(self.tables),
+            regions=tuple(self.regions),
+            suppressions=tuple(self.suppressions),
+            problems=tuple(self.problems),
+            sha=self.sha,
+        )
+
+    # -- frontmatter ----------------------------------------------------------
+    def frontmatter(self) -> tuple[dict | None, dict[str, int], int]:
+        lines = self.lines
+        if not lines or lines[0].rstrip() != "---":
+            return None, {}, 1
+        end = 0
+        for i in range(1, min(len(lines), MAX_FRONTMATTER_LINES)):
+            if lines[i].rstrip() in ("---", "..."):
+                end = i
+                break
+        if not end:
+            self.problems.append(
+                ParseProblem("SOT001", "frontmatter starts with '---' but is never closed", 1)
+            )
+            return None, {}, 1
+        source = "\n".join(lines[1:end])
+        key_lines = {}
+        for i in range(1, end):
+            m = re.match(r"^([A-Za-z_][\w\-]*)\s*:", lines[i])
+            if m:
+                key_lines.setdefault(m.group(1), i + 1)
+        data = self.load_yaml(source)
+        return data, key_lines, end + 2
+
+    def load_yaml(self, source: str) -> dict | None:
+        import yaml
+
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        if source.count("*") and _alias_count(source, loader) > MAX_FRONTMATTER_ALIASES:
+            self.problems.append(
+                ParseProblem("SOT001", "frontmatter uses too many YAML aliases", 2)
+            )
+            return None
+        try:
+            data = yaml.load(source, Loader=loader)  # noqa: S506 - a safe loader
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 2 if mark is not None else 2
+            col = mark.column + 1 if mark is not None else 1
+            reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            self.problems.append(ParseProblem("SOT001", f"invalid YAML frontmatter: {reason}", line, col))
+            return None
+        except (RecursionError, ValueError) as exc:
+            self.problems.append(ParseProblem("SOT001", f"invalid YAML frontmatter: {exc}", 2))
+            return None
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            self.problems.append(
+                ParseProblem("SOT001", "frontmatter must be a mapping of keys to values", 2)
+            )
+            return None
+        return {str(k): v for k, v in data.items()}
+
+    # -- block scan -----------------------------------------------------------
+    def scan(self, start: int) -> None:
+        lines = self.lines
+        n = len(lines)
+        fence: tuple[str, int] | None = None
+        fence_line = 0
+        in_comment = False
+        comment_line = 0
+        table: dict | None = None
+        label = ""  # bold label ("**Our APIs**:") governing the list below it
+        heading_text = ""
+        heading_line = 0
+        i = start - 1
+        while i < n:
+            line = lines[i]
+            lineno = i + 1
+            i += 1
+            # fenced code: nothing inside counts
+            if fence is not None:
+                s = line.lstrip(" ")
+                if s.startswith(fence[0] * fence[1]) and len(line) - len(s) <= 3:
+                    if s.rstrip().strip(fence[0]) == "":
+                        fence = None
+                continue
+            # multi-line HTML comment
+            if in_comment:
+                end = line.find("-->")
+                if end < 0:
+                    continue
+                in_comment = False
+                line = " " * (end + 3) + line[end + 3 :]
+            stripped = line.strip()
+            if not stripped:
+                if table is not None:
+                    self.close_table(table)
+                    table = None
+                continue
+            if table is not None:
+                if "|" in line:
+                    self.table_row(table, line, lineno)
+                    continue
+                self.close_table(table)
+                table = None
+            first = stripped[0]
+            if first in "`~":
+                m = _FENCE_RE.match(line)
+                if m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
+                    fence = (m.group(1)[0], len(m.group(1)))
+                    fence_line = lineno
+                    continue
+            if "<!--" in line:
+                if self.comment_markers(line, lineno):
+                    continue
+                line, in_comment = _strip_comments(line)
+                if in_comment:
+                    comment_line = lineno
+                stripped = line.strip()
+                if not stripped:
+                    continue
+                first = stripped[0]
+            if first == "#":
+                m = _HEADING_RE.match(line)
+                if m:
+                    self.heading(len(m.group(1)), m.group(2) or "", lineno, line)
+                    heading_text, heading_line = self.headings[-1].text, lineno
+                    label = ""
+                    continue
+            if "<a " in line or "<A " in line:
+                for m in _ANCHOR_RE.finditer(line):
+                    self.explicit.add(m.group(1))
+                    self.add_anchor(m.group(1))
+            if "|" in line and i < n and _DELIM_RE.match(lines[i]) and "-" in lines[i]:
+                table = {
+                    "header": _cells(line),
+                    "rows": [],
+                    "line": lineno,
+                    "end": i + 1,
+                    "heading": heading_text,
+                    "heading_line": heading_line,
+                }
+                self.inline(line, lineno, "table", label)
+                i += 1
+                continue
+            if first == "[":
+                m = _REFDEF_RE.match(line)
+                if m:
+                    self.refdefs[m.group(1).lower()] = m.group(2)
+            # fields and the bold label above a list
+            if "**" in line:
+                label = self.field_line(line, lineno, label)
+            elif not _LIST_RE.match(line):
+                label = ""
+            self.inline(line, lineno, "", label)
+        if table is not None:
+            self.close_table(table)
+        if fence is not None:
+            self.problems.append(
+                ParseProblem("SOT003", "code fence is never closed; the rest of the file is code", fence_line)
+            )
+        if in_comment:
+            self.problems.append(
+                ParseProblem("SOT003", "HTML comment is never closed; the rest of the file is hidden", comment_line)
+            )
+        self.close_entries(n, 0)
+
+    def comment_markers(self, line: str, lineno: int) -> bool:
+        """Record suppression and region markers; True when the line is only a marker."""
+        found = False
+        for m in _SUPPRESS_RE.finditer(line):
+            codes = tuple(c for c in re.split(r"[\s,]+", m.group(2).strip()) if c)
+            self.suppressions.append(Suppression(m.group(1), codes, lineno))
+            found = True
+        m = _REGION_RE.match(line)
+        if m:
+            self.region_marker(m.group(1), m.group(2), lineno, "sotb")
+            return True
+        m = _SECTION_RE.match(line)
+        if m:
+            self.region_marker("end" if m.group(1) else "begin", m.group(2).strip(), lineno, "section")
+            return True
+        return found and line.strip().startswith("<!--") and line.strip().endswith("-->")
+
+    def region_marker(self, kind: str, name: str, lineno: int, style: str) -> None:
+        if kind == "begin":
+            self.regions.append(Region(name, lineno, 0, style))
+            return
+        for k in range(len(self.regions) - 1, -1, -1):
+            r = self.regions[k]
+            if r.name == name and r.end_line == 0:
+                self.regions[k] = Region(name, r.begin_line, lineno, style)
+                return
+        self.problems.append(
+            ParseProblem("SOT004", f"end marker for region '{name}' without a begin marker", lineno)
+        )
+
+    # -- headings and entries -------------------------------------------------
+    def heading(self, level: int, text: str, lineno: int, line: str) -> None:
+        explicit = ""
+        m = _EXPLICIT_RE.search(text)
+        if m:
+            explicit = m.group(1)
+            text = text[: m.start()]
+            self.explicit.add(explicit)
+        anchor_tags = [a.group(1) for a in _ANCHOR_RE.finditer(text)]
+        for a in anchor_tags:
+            self.explicit.add(a)
+        slug = self.slugger(text)
+        self.headings.append(Heading(level, text.strip(), lineno, slug, explicit))
+        plain = re.sub(r"<a\s[^>]*>\s*</a>", "", text).strip()
+        m = _ENTRY_HEAD_RE.match(plain) if self.opts.entries else None
+        if m and RANGE_RE.match(plain):
+            m = None
+        # a heading that starts with an ID opens a new entry, whatever its level
+        self.close_entries(lineno - 1, 1 if m else level)
+        entry = self.current_entry()
+        if entry is not None:
+            # a sub-heading inside an entry starts a section
+            entry["sections"].append([text.strip(), level, lineno, 0])
+            self.inline(line, lineno, "heading", "")
+            return
+        if m:
+            title = m.group(5).strip()
+            extra = [explicit] if explicit else []
+            self.open_entry(m, title, level, lineno, line.find(m.group(1)) + 1, slug, extra + anchor_tags)
+            # IDs in the title after the entry's own ID are references
+            self.inline(line, lineno, "heading", "", skip=m.group(1))
+            return
+        self.inline(line, lineno, "heading", "")
+
+    def open_entry(self, m: re.Match, title: str, level: int, lineno: int, col: int,
+                   slug: str, anchors: list[str]) -> None:
+        deprecated_parent = any(
+            h.level < level and _DEPRECATED_RE.search(h.text) for h in self._parents(level)
+        )
+        self.entries.append({
+            "id": m.group(1), "prefix": m.group(2), "subtype": m.group(3) or "",
+            "number": int(m.group(4)), "title": title, "line": lineno, "col": max(col, 1),
+            "level": level, "anchor": anchors[0] if anchors else slug,
+            "anchors": [slug, *anchors], "fields": [], "sections": [], "refs": [],
+            "placeholders": [], "end": 0, "in_deprecated": deprecated_parent,
+        })
+
+    def _parents(self, level: int) -> list[Heading]:
+        """The chain of headings above the current one with a lower level."""
+        chain: list[Heading] = []
+        want = level
+        for h in reversed(self.headings[:-1]):
+            if h.level < want:
+                chain.append(h)
+                want = h.level
+        return chain
+
+    def current_entry(self) -> dict | None:
+        if self.entries and self.entries[-1]["end"] == 0:
+            return self.entries[-1]
+        return None
+
+    def close_entries(self, last_line: int, level: int) -> None:
+        """A heading of `level` (0 = end of file) closes the entry above it."""
+        e = self.current_entry()
+        if e is not None and e["level"] and (level == 0 or level <= e["level"]):
+            while last_line > e["line"] and not self.lines[last_line - 1].strip(" -\t"):
+                last_line -= 1
+            e["end"] = last_line
+            self.close_sections(e, last_line)
+
+    def close_sections(self, e: dict, last_line: int) -> None:
+        secs = e["sections"]
+        for k, s in enumerate(secs):
+            if s[3] == 0:
+                nxt = [t for t in secs[k + 1 :] if t[1] <= s[1]]
+                s[3] = nxt[0][2] - 1 if nxt else last_line
+
+    def add_anchor(self, anchor: str) -> None:
+        e = self.current_entry()
+        if e is not None:
+            e["anchors"].append(anchor)
+
+    def finish_entry(self, e: dict) -> Entry:
+        fields = tuple(e["fields"])
+        status = next((f.value for f in fields if f.name.casefold() == "status"), "")
+        deprecated = bool(
+            e["in_deprecated"]
+            or re.search(r"\[(?:DEPRECATED|SUPERSEDED)\]|\(deprecated\)", e["title"], re.I)
+            or _DEPRECATED_RE.search(status)
+        )
+        return Entry(
+            id=e["id"], prefix=e["prefix"], subtype=e["subtype"], number=e["number"],
+            title=_clean_title(e["title"]), path=self.path, line=e["line"], column=e["col"],
+            end_line=e["end"] or e["line"], level=e["level"], anchor=e["anchor"],
+            anchors=tuple(dict.fromkeys(e["anchors"])), fields=fields,
+            sections=tuple(Section(s[0], s[1], s[2], s[3] or e["end"]) for s in e["sections"]),
+            refs=tuple(e["refs"]), deprecated=deprecated,
+            placeholders=tuple(e["placeholders"]), in_deprecated_section=e["in_deprecated"],
+        )
+
+    # -- fields ---------------------------------------------------------------
+    def field_line(self, line: str, lineno: int, label: str) -> str:
+        e = self.current_entry()
+        m = _FIELD_RE.match(line)
+        bare = None if m else _FIELD_BARE_RE.match(line)
+        if not m and not bare:
+            return label if _LIST_RE.match(line) else ""
+        name = (m or bare).group(1).strip()  # type: ignore[union-attr]
+        value = m.group(2).strip() if m else ""
+        col = line.find("**") + 1
+        if not value and lineno < len(self.lines):
+            nxt = self.lines[lineno]
+            if nxt.strip() and not _LIST_RE.match(nxt) and not nxt.lstrip().startswith(("#", "|", "**", "<", ">", "```")):
+                value = nxt.strip()
+        if e is not None:
+            section = e["sections"][-1][0] if e["sections"] else ""
+            e["fields"].append(Field(name, value.rstrip("\\").strip(), lineno, col, section))
+        return name if not (m and m.group(2).strip()) else ""
+
+    # -- tables ---------------------------------------------------------------
+    def table_row(self, table: dict, line: str, lineno: int) -> None:
+        cells = _cells(line)
+        table["rows"].append(TableRow(tuple(cells), lineno))
+        table["end"] = lineno
+        source = ""
+        if self.opts.entries and self.opts.table_prefixes and cells:
+            m = _TABLE_ID_CELL_RE.match(cells[0])
+            if m and m.group(1).split("-")[0] in self.opts.table_prefixes:
+                source = m.group(1)
+                self.table_entry(table, cells, line, lineno, source)
+        self.inline(line, lineno, "table", "", skip=source, source=source)
+
+    def table_entry(self, table: dict, cells: list[str], line: str, lineno: int, id_: str) -> None:
+        e = self.current_entry()
+        if e is not None and e["level"]:
+            return  # rows inside a heading entry belong to that entry
+        parts = split_id(id_)
+        assert parts is not None
+        header = table["header"]
+        fields = [
+            Field(header[k].strip("* "), cells[k], lineno, 1)
+            for k in range(1, min(len(header), len(cells)))
+            if header[k].strip()
+        ]
+        title = cells[1] if len(cells) > 1 else ""
+        self.entries.append({
+            "id": id_, "prefix": parts[0], "subtype": parts[1], "number": parts[2],
+            "title": title, "line": lineno, "col": line.find(id_) + 1, "level": 0,
+            "anchor": "", "anchors": [], "fields": fields, "sections": [], "refs": [],
+            "placeholders": [], "end": lineno, "in_deprecated": False,
+        })
+
+    def close_table(self, table: dict) -> None:
+        self.tables.append(Table(
+            tuple(table["header"]), tuple(table["rows"]), table["line"], table["end"],
+            table["heading"], table["heading_line"],
+        ))
+
+    # -- inline: links, IDs, code spans -----------------------------------------
+    def inline(self, line: str, lineno: int, where: str, label: str,
+               skip: str = "", source: str = "") -> None:
+        has_link = "[" in line
+        if not has_link and not ID_RE.search(line):
+            self.placeholders(line, lineno)
+            return
+        e = self.current_entry()
+        if not source and e is not None:
+            source = e["id"]
+        section = e["sections"][-1][0] if e is not None and e["sections"] else ""
+        field = label
+        if "**" in line:
+            fm = _FIELD_RE.match(line)
+            if fm:
+                field = fm.group(1).strip()
+        text = line
+        found: list[Ref] = []
+        if "`" in text:
+            text = self.code_spans(text, lineno, found, source, section, field)
+        if has_link:
+            text = self.links(text, line, lineno, found, source, section, field)
+        masked = _mask_ranges(text)
+        kind = "table" if where == "table" else "bare"
+        skipped = False
+        for m in ID_RE.finditer(masked):
+            ident = m.group(0)
+            if ident == skip and not skipped:
+                skipped = True
+                continue
+            found.append(Ref(ident, lineno, m.start() + 1, kind, source=source,
+                             section=section, field=field))
+        if found:
+            found.sort(key=lambda r: r.column)
+            self.refs.extend(found)
+            if e is not None and source == e["id"]:
+                e["refs"].extend(found)
+        self.placeholders(text, lineno)
+
+    def code_spans(self, text: str, lineno: int, found: list[Ref], source: str,
+                   section: str, field: str) -> str:
+        def repl(m: re.Match) -> str:
+            if self.opts.code_spans:
+                for idm in ID_RE.finditer(_mask_ranges(m.group(2))):
+                    found.append(Ref(idm.group(0), lineno, m.start(2) + idm.start() + 1, "code",
+                                     source=source, section=section, field=field))
+            return " " * len(m.group(0))
+
+        return _CODE_RE.sub(repl, text)
+
+    def links(self, text: str, original: str, lineno: int, found: list[Ref], source: str,
+              section: str, field: str) -> str:
+        spans: list[tuple[int, int]] = []
+        for m in _LINK_RE.finditer(text):
+            href = m.group(3)
+            if href.startswith("<") and href.endswith(">"):
+                href = href[1:-1]
+            self.add_link(m, href, original, lineno, found, source, section, field)
+            spans.append((m.start(), m.end()))
+        if self.refdefs or "][" in text:
+            for m in _REFLINK_RE.finditer(text):
+                if any(a <= m.start() < b for a, b in spans):
+                    continue
+                key = (m.group(3) or m.group(2)).lower()
+                if key in self.refdefs:
+                    self.add_link(m, self.refdefs[key], original, lineno, found, source, section, field)
+                    spans.append((m.start(), m.end()))
+        if not spans:
+            return text
+        chars = list(text)
+        for a, b in spans:
+            chars[a:b] = " " * (b - a)
+        return "".join(chars)
+
+    def add_link(self, m: re.Match, href: str, original: str, lineno: int, found: list[Ref],
+                 source: str, section: str, field: str) -> None:
+        label = m.group(2)
+        file, _, fragment = href.partition("#")
+        if "://" in file or file.startswith(("mailto:", "tel:", "data:")):
+            file_path = ""
+            external = True
+        else:
+            file_path = unquote(file)
+            external = False
+        idm = ID_RE.search(_mask_ranges(label))
+        target = idm.group(0) if idm else (fragment_id(fragment) if not external else "")
+        note = _NOTE_SEP_RE.sub("", original[m.end():], count=1).strip()
+        ref = Ref(
+            target, lineno, m.start() + 1, "link", label=label, href=href,
+            file=file_path if not external else file, fragment=fragment, source=source,
+            section=section, field=field, note=note, is_image=bool(m.group(1)),
+        )
+        found.append(ref)
+
+    def placeholders(self, text: str, lineno: int) -> None:
+        if "{" not in text:
+            return
+        e = self.current_entry()
+        if e is None:
+            return
+        for m in _PLACEHOLDER_RE.finditer(text):
+            e["placeholders"].append((m.group(0), lineno))
+
+
+def _alias_count(source: str, loader: type) -> int:
+    import yaml
+
+    count = 0
+    try:
+        for event in yaml.parse(source, Loader=loader):
+            if isinstance(event, yaml.AliasEvent):
+                count += 1
+    except yaml.YAMLError:
+        return 0
+    return count
+
+
+def _strip_comments(line: str) -> tuple[str, bool]:
+    """Blank out `<!-- ... -->` parts of a line; report an unclosed comment."""
+    out = []
+    pos = 0
+    while True:
+        start = line.find("<!--", pos)
+        if start < 0:
+            out.append(line[pos:])
+            return "".join(out), False
+        out.append(line[pos:start])
+        end = line.find("-->", start + 4)
+        if end < 0:
+            return "".join(out), True
+        out.append(" " * (end + 3 - start))
+        pos = end + 3
+
+
+def _mask_ranges(text: str) -> str:
+    """Blank out ranges like `API-001 → API-003`: their endpoints are not references."""
+    if "-" not in text:
+        return text
+    m = RANGE_RE.search(text)
+    if not m:
+        return text
+    chars = list(text)
+    for m in RANGE_RE.finditer(text):
+        if m.group(1) == m.group(4):
+            chars[m.start():m.end()] = " " * (m.end() - m.start())
+    return "".join(chars)
+
+
+def _cells(line: str) -> list[str]:
+    s = line.strip()
+    if s.startswith("|"):
+        s = s[1:]
+    if s.endswith("|") and not s.endswith("\\|"):
+        s = s[:-1]
+    return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", s)]
+
+
+def _clean_title(title: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<a\s[^>]*>\s*</a>", "", title)).strip()

@@ -1,0 +1,23 @@
+"""Where the shipped templates and schemas live (wheel or source checkout)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+
+
+def data_dir(name: str) -> Path:
+    """Return the folder of shipped data `name` ("templates" or "schemas")."""
+    packed = _HERE / f"_{name}"
+    if packed.is_dir():
+        return packed
+    return _HERE.parent / name
+
+
+def templates_dir() -> Path:
+    return data_dir("templates")
+
+
+def schemas_dir() -> Path:
+    return data_dir("schemas")

@@ -1,0 +1,186 @@
+"""Discover the files of a project, parse them, and index IDs and references."""
+
+from __future__ import annotations
+
+import fnmatch
+import glob
+import os
+import posixpath
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sot_builder.config import Config
+from sot_builder.diagnostics import Diagnostic, Severity
+from sot_builder.model import Document, Entry, ParseProblem, Ref
+from sot_builder.parse import ParseOptions, parse_document
+from sot_builder.registry import Registry, build_registry
+
+MAX_FILE_BYTES = 32 * 1024 * 1024
+
+
+@dataclass
+class SourceFile:
+    path: str  # relative to the project dir, "/" separated
+    abspath: Path
+    role: str
+
+
+@dataclass
+class Project:
+    config: Config
+    registry: Registry
+    documents: list[Document]
+    load_problems: list[Diagnostic] = field(default_factory=list)
+    by_path: dict[str, Document] = field(default_factory=dict)
+    definitions: dict[str, list[Entry]] = field(default_factory=dict)
+    refs_to: dict[str, list[Ref]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.reindex()
+
+    def reindex(self) -> None:
+        self.by_path = {d.path: d for d in self.documents}
+        defs: dict[str, list[Entry]] = defaultdict(list)
+        refs_to: dict[str, list[Ref]] = defaultdict(list)
+        for doc in self.documents:
+            for e in doc.entries:
+                defs[e.id].append(e)
+            for r in doc.refs:
+                if r.target:
+                    refs_to[r.target].append(r)
+        self.definitions = dict(defs)
+        self.refs_to = dict(refs_to)
+
+    @property
+    def root_rel(self) -> str:
+        return self.config.root_rel
+
+    @property
+    def project_dir(self) -> Path:
+        return self.config.project_dir
+
+    def entries(self) -> list[Entry]:
+        return [e for d in self.documents for e in d.entries]
+
+    def entry(self, ident: str) -> Entry | None:
+        found = self.definitions.get(ident)
+        return found[0] if found else None
+
+    def sot_documents(self) -> list[Document]:
+        return [d for d in self.documents if d.role == "sot"]
+
+    def document_named(self, name: str) -> Document | None:
+        """The SoT-root document called `name` (e.g. SoT.README.md)."""
+        return self.by_path.get(self.rel_in_root(name))
+
+    def rel_in_root(self, name: str) -> str:
+        root = self.root_rel
+        return name if root == "." else f"{root}/{name}"
+
+    def resolve_link(self, doc_path: str, file: str) -> tuple[str, bool]:
+        """Project-relative path of a link target, and whether it stays inside the project."""
+        if not file:
+            return doc_path, True
+        if file.startswith("/") or (len(file) > 1 and file[1] == ":"):
+            return file, False
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(doc_path), file))
+        if joined == ".." or joined.startswith("../"):
+            return joined, False
+        return joined, True
+
+    def exists(self, rel: str) -> bool:
+        if rel in self.by_path:
+            return True
+        target = self.project_dir / rel
+        try:
+            return target.exists()
+        except OSError:
+            return False
+
+
+def discover(config: Config) -> list[SourceFile]:
+    """Every Markdown file of the SoT root, plus the configured documents."""
+    project_dir = config.project_dir
+    excludes = list(config["exclude"])
+    readme, id_system = config["readme"], config["id_system"]
+    found: dict[str, SourceFile] = {}
+    root = config.root
+    if root.is_dir():
+        for folder, dirs, files in os.walk(root, followlinks=False):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if not name.endswith(".md"):
+                    continue
+                abspath = Path(folder) / name
+                rel = _rel(abspath, project_dir)
+                if rel is None or _excluded(rel, excludes):
+                    continue
+                role = "readme" if name == readme else "registry" if name == id_system else "sot"
+                found[rel] = SourceFile(rel, abspath, role)
+    for pattern in config["documents"]:
+        for match in sorted(glob.glob(str(project_dir / pattern), recursive=True)):
+            abspath = Path(match)
+            if not abspath.is_file():
+                continue
+            rel = _rel(abspath, project_dir)
+            if rel is None or rel in found or _excluded(rel, excludes):
+                continue
+            found[rel] = SourceFile(rel, abspath, "doc")
+    return sorted(found.values(), key=lambda s: s.path)
+
+
+def _rel(path: Path, base: Path) -> str | None:
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix() if path.is_symlink() else \
+            path.relative_to(base).as_posix()
+    except (ValueError, OSError):
+        return None
+
+
+def _excluded(rel: str, excludes: list[str]) -> bool:
+    return any(fnmatch.fnmatch(rel, pat) for pat in excludes)
+
+
+def parse_options(config: Config, registry: Registry, role: str) -> ParseOptions:
+    table_prefixes = frozenset(p for p, t in registry.types.items() if t.table_rows)
+    return ParseOptions(
+        table_prefixes=table_prefixes,
+        code_spans=bool(config["code_spans"]),
+        entries=role in ("sot", "doc"),
+    )
+
+
+def read_source(src: SourceFile) -> tuple[bytes | None, ParseProblem | None]:
+    try:
+        if src.abspath.stat().st_size > MAX_FILE_BYTES:
+            return None, ParseProblem("SOT002", f"file larger than {MAX_FILE_BYTES // 2**20} MiB; skipped", 1)
+        return src.abspath.read_bytes(), None
+    except OSError as exc:
+        return None, ParseProblem("SOT002", f"cannot read file: {exc.strerror or exc}", 1)
+
+
+def load_project(config: Config, use_cache: bool = True, jobs: int | None = None) -> Project:
+    registry = build_registry(config["types"], config.project_dir, str(config.config_file or "defaults"))
+    sources = discover(config)
+    from sot_builder.cache import parse_all
+
+    documents = parse_all(config, registry, sources, use_cache=use_cache, jobs=jobs)
+    return Project(config=config, registry=registry, documents=documents)
+
+
+def parse_source(src: SourceFile, options: ParseOptions) -> Document:
+    data, problem = read_source(src)
+    if problem is not None or data is None:
+        return Document(path=src.path, role=src.role, lines=(), problems=(problem,) if problem else ())
+    return parse_document(data, src.path, src.role, options)
+
+
+def problem_diagnostics(doc: Document) -> list[Diagnostic]:
+    names = {"SOT001": "frontmatter", "SOT002": "unreadable-file", "SOT003": "unterminated-block",
+             "SOT004": "region-marker"}
+    return [
+        Diagnostic(p.code, p.message, doc.path, p.line, p.column,
+                   Severity.WARNING if p.code == "SOT003" else Severity.ERROR, (), names.get(p.code, ""))
+        for p in doc.problems
+    ]

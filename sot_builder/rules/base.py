@@ -1,0 +1,73 @@
+"""The rule contract: a small unit with a stable code that only yields diagnostics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from sot_builder.diagnostics import Diagnostic, Severity
+
+if TYPE_CHECKING:
+    from sot_builder.project import Project
+
+DOCS_URL = "https://github.com/sotb/sotb/blob/main/docs/rules.md"
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str  # "SOT101"
+    name: str  # "duplicate-id"
+    severity: Severity
+    summary: str  # one line
+    doc: str  # why, bad example, good example (Markdown)
+    check: Callable[["Project"], Iterator[Diagnostic]]
+    message: str = "{msg}"  # message template
+
+    @property
+    def help_uri(self) -> str:
+        return f"{DOCS_URL}#{self.code.lower()}-{self.name}"
+
+    def diag(
+        self,
+        path: str,
+        line: int,
+        column: int = 1,
+        ids: tuple[str, ...] = (),
+        fix: str = "",
+        **fmt: object,
+    ) -> Diagnostic:
+        return Diagnostic(
+            code=self.code,
+            message=self.message.format(**fmt),
+            path=path,
+            line=line,
+            column=column,
+            severity=self.severity,
+            ids=ids,
+            name=self.name,
+            fix=fix,
+        )
+
+
+def rule(code: str, name: str, severity: Severity, summary: str, message: str = "{msg}"):
+    """Decorator turning a generator function into a Rule; its docstring is the doc."""
+
+    def wrap(fn: Callable[["Project"], Iterator[Diagnostic]]) -> Rule:
+        r: Rule
+        doc = (fn.__doc__ or "").strip()
+
+        def check(project: "Project") -> Iterator[Diagnostic]:
+            return fn(project, r)  # type: ignore[call-arg]
+
+        r = Rule(code, name, severity, summary, _dedent(doc), check, message)
+        return r
+
+    return wrap
+
+
+def _dedent(text: str) -> str:
+    import textwrap
+
+    first, _, rest = text.partition("\n")
+    return (first + "\n" + textwrap.dedent(rest)).strip()

@@ -1,0 +1,331 @@
+"""SOT2xx: references — dangling IDs, missing files, broken fragments, wrong IDs."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from urllib.parse import unquote
+
+from sot_builder.diagnostics import Diagnostic, Severity
+from sot_builder.model import Document, Entry, Ref
+from sot_builder.parse import fragment_id
+from sot_builder.rules.base import Rule, rule
+
+
+def _prefix(ident: str) -> str:
+    return ident.split("-", 1)[0]
+
+
+def _markdown_target(project, doc: Document, ref: Ref) -> Document | None:
+    path, inside = project.resolve_link(doc.path, ref.file)
+    return project.by_path.get(path) if inside else None
+
+
+def anchor_entries(doc: Document) -> dict[str, Entry]:
+    """Every anchor of a document that lands on an entry."""
+    out: dict[str, Entry] = {}
+    by_id = {e.id: e for e in doc.entries}
+    for e in doc.entries:
+        for a in e.anchors:
+            if a:
+                out.setdefault(a, e)
+    for a in doc.explicit_anchors:
+        named = by_id.get(fragment_id(a.lower()))
+        if named is not None and fragment_id(a.lower()) == a.upper():
+            out[a] = named
+    return out
+
+
+def _has_anchor(doc: Document, fragment: str) -> bool:
+    if not fragment:
+        return True
+    frag = unquote(fragment)
+    return frag in doc.anchors or frag.lower() in doc.anchors
+
+
+def _is_checked_link(ref: Ref) -> bool:
+    return ref.kind == "link" and "://" not in ref.href and not ref.href.startswith(
+        ("mailto:", "tel:", "data:")
+    )
+
+
+@rule("SOT201", "undefined-id", Severity.ERROR, "a reference names an ID that no entry defines",
+      "{id} is referenced but defined nowhere{hint}")
+def undefined_id(project, r: Rule) -> Iterator[Diagnostic]:
+    """Every referenced ID of a registered prefix must be defined by an entry.
+
+    A deleted or mistyped ID leaves readers (and agents) following a dead
+    trail. Deprecate entries instead of deleting them.
+
+    Bad:
+    ```markdown
+    - [API-099](SoT.API_CONTRACTS.md#api-099) - POST /refunds
+    ```
+
+    Good:
+    ```markdown
+    - [API-047](SoT.API_CONTRACTS.md#api-047-post-refunds) - POST /refunds
+    ```
+    """
+    reg = project.registry
+    defs = project.definitions
+    bare_ok = project.config["bare_references"]
+    for doc in project.documents:
+        for ref in doc.refs:
+            ident = ref.target
+            if not ident or ident in defs or reg.get(_prefix(ident)) is None:
+                continue
+            if ref.kind != "link" and not bare_ok:
+                continue
+            close = difflib.get_close_matches(ident, [i for i in defs if i.startswith(_prefix(ident))], 1, 0.8)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            yield r.diag(doc.path, ref.line, ref.column, ids=(ident,), id=ident, hint=hint)
+
+
+@rule("SOT202", "missing-file", Severity.ERROR, "a link points to a file that does not exist",
+      "link to missing file {file}")
+def missing_file(project, r: Rule) -> Iterator[Diagnostic]:
+    """Relative links must point at files that exist in the repository.
+
+    Bad:
+    ```markdown
+    [API-045](SoT.API_CONTRACT.md#api-045-post-payments-charge)
+    ```
+
+    Good:
+    ```markdown
+    [API-045](SoT.API_CONTRACTS.md#api-045-post-payments-charge)
+    ```
+    """
+    for doc in project.documents:
+        for ref in doc.refs:
+            if not _is_checked_link(ref) or not ref.file:
+                continue
+            path, inside = project.resolve_link(doc.path, ref.file)
+            if inside and not project.exists(path):
+                yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target,) if ref.target else (),
+                             file=ref.file)
+
+
+@rule("SOT203", "broken-fragment", Severity.ERROR,
+      "a link fragment matches no heading slug or explicit anchor of its target",
+      "#{fragment} does not exist in {file}{hint}")
+def broken_fragment(project, r: Rule) -> Iterator[Diagnostic]:
+    """A `#fragment` must match an anchor GitHub creates: a heading slug or an explicit anchor.
+
+    GitHub anchors are the heading text lower-cased, punctuation removed and
+    spaces turned into `-` (repeats get `-1`, `-2`). A short `#pic-001` only
+    works when an explicit `<a id="pic-001"></a>` or `{#pic-001}` is there.
+
+    Bad:
+    ```markdown
+    [PIC-001](SoT.PARTNER_INTEGRATIONS.md#pic-001)
+    ```
+
+    Good:
+    ```markdown
+    [PIC-001](SoT.PARTNER_INTEGRATIONS.md#pic-001-stripe-payment-processing)
+    ```
+    """
+    for doc in project.documents:
+        for ref in doc.refs:
+            if not _is_checked_link(ref) or not ref.fragment:
+                continue
+            target = doc if not ref.file else _markdown_target(project, doc, ref)
+            if target is None or not target.lines or _has_anchor(target, ref.fragment):
+                continue
+            suggestion = _suggest(project, target, ref)
+            hint = f"; use #{suggestion}" if suggestion else ""
+            yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target,) if ref.target else (),
+                         fragment=ref.fragment, file=ref.file or doc.path, hint=hint,
+                         fix=f"#{suggestion}" if suggestion else "")
+
+
+def _suggest(project, target: Document, ref: Ref) -> str:
+    wanted = ref.target or fragment_id(ref.fragment.lower())
+    for e in target.entries:
+        if e.id == wanted and e.anchor:
+            return e.anchor
+    close = difflib.get_close_matches(ref.fragment.lower(), sorted(target.anchors), 1, 0.6)
+    return close[0] if close else ""
+
+
+@rule("SOT204", "label-mismatch", Severity.ERROR,
+      "a link's label names a different ID than the entry it points at",
+      "link text says {label} but the link points at {target}")
+def label_mismatch(project, r: Rule) -> Iterator[Diagnostic]:
+    """The ID in a link's text and the entry its fragment lands on must agree.
+
+    Copy-pasted links often keep the old fragment; readers trust the label and
+    tools follow the target.
+
+    Bad:
+    ```markdown
+    [API-046](SoT.API_CONTRACTS.md#api-045-post-paymentscharge)
+    ```
+
+    Good:
+    ```markdown
+    [API-046](SoT.API_CONTRACTS.md#api-046-post-subscriptionscreate)
+    ```
+    """
+    anchors_cache: dict[str, dict[str, Entry]] = {}
+    for doc in project.documents:
+        for ref in doc.refs:
+            if not _is_checked_link(ref) or not ref.fragment or not ref.target:
+                continue
+            target_doc = doc if not ref.file else _markdown_target(project, doc, ref)
+            if target_doc is None:
+                continue
+            amap = anchors_cache.get(target_doc.path)
+            if amap is None:
+                amap = anchors_cache[target_doc.path] = anchor_entries(target_doc)
+            frag = unquote(ref.fragment)
+            landed = amap.get(frag) or amap.get(frag.lower())
+            pointed = landed.id if landed else fragment_id(frag.lower())
+            if pointed and pointed != ref.target and ref.target in ref.label:
+                yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target, pointed),
+                             label=ref.target, target=pointed)
+
+
+_WORD_RE = re.compile(r"[a-z0-9]+")
+_STOP = {"the", "a", "an", "of", "for", "and", "to", "in", "on", "with", "by", "or"}
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD_RE.findall(text.lower()) if w not in _STOP}
+
+
+def _similarity(a: set[str], b: set[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+@rule("SOT205", "wrong-description", Severity.WARNING,
+      "a reference's description matches another entry's title far better than its target's",
+      "{id} is described as '{note}', which matches {other} ('{other_title}') rather than "
+      "'{title}'; wrong ID?")
+def wrong_description(project, r: Rule) -> Iterator[Diagnostic]:
+    """A reference's trailing description should describe the entry it names.
+
+    When the text after the link matches another entry's title almost exactly
+    and the target's title hardly at all, the ID is probably wrong.
+
+    Bad:
+    ```markdown
+    - [UJ-101](SoT.USER_JOURNEYS.md#uj-101-checkout) - Discover matcha cafes
+    ```
+
+    Good:
+    ```markdown
+    - [UJ-102](SoT.USER_JOURNEYS.md#uj-102-discover-matcha-cafes) - Discover matcha cafes
+    ```
+    """
+    by_prefix: dict[str, list[tuple[Entry, set[str]]]] = {}
+    for e in project.entries():
+        by_prefix.setdefault(e.prefix, []).append((e, _words(e.title)))
+    for doc in project.documents:
+        for ref in doc.refs:
+            if ref.kind != "link" or not ref.target or not ref.note or re.match(r"^[a-z-]+:", ref.note):
+                continue
+            target = project.entry(ref.target)
+            if target is None:
+                continue
+            note = _words(ref.note)
+            if len(note) < 2:
+                continue
+            own = _similarity(note, _words(target.title))
+            if own >= 0.34:
+                continue
+            best, best_score = None, 0.0
+            for e, words in by_prefix.get(target.prefix, ()):
+                if e.id == target.id:
+                    continue
+                score = _similarity(note, words)
+                if score > best_score:
+                    best, best_score = e, score
+            if best is not None and best_score >= 0.75 and best_score - own >= 0.5:
+                yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target, best.id), id=ref.target,
+                             note=ref.note, other=best.id, other_title=best.title, title=target.title)
+
+
+@rule("SOT206", "placeholder-target", Severity.WARNING,
+      "a reference points at an entry that is still an unfilled template",
+      "{id} is still an unfilled template ({placeholder} at {where})")
+def placeholder_target(project, r: Rule) -> Iterator[Diagnostic]:
+    """Referencing an entry whose template placeholders are not filled spreads a stub.
+
+    Bad:
+    ```markdown
+    ## BR-012: {Rule name}
+    ...
+    - [BR-012](SoT.BUSINESS_RULES.md#br-012-rule-name)
+    ```
+
+    Good: fill in BR-012 first, then reference it.
+    """
+    for doc in project.documents:
+        for ref in doc.refs:
+            if not ref.target or ref.target == ref.source:
+                continue
+            target = project.entry(ref.target)
+            if target is None or not target.placeholders:
+                continue
+            text, line = target.placeholders[0]
+            yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target,), id=ref.target,
+                         placeholder=text, where=f"{target.path}:{line}")
+
+
+@rule("SOT207", "outside-root", Severity.WARNING,
+      "a link points outside the repository; it is not followed",
+      "link to {file} points outside the project; not checked")
+def outside_root(project, r: Rule) -> Iterator[Diagnostic]:
+    """Links are resolved inside the project only; absolute paths and `../` escapes are not opened.
+
+    Bad:
+    ```markdown
+    [secrets](../../../etc/passwd)
+    ```
+
+    Good:
+    ```markdown
+    [runbook](../docs/runbook.md)
+    ```
+    """
+    for doc in project.documents:
+        for ref in doc.refs:
+            if not _is_checked_link(ref) or not ref.file:
+                continue
+            _, inside = project.resolve_link(doc.path, ref.file)
+            if not inside:
+                yield r.diag(doc.path, ref.line, ref.column, file=ref.file)
+
+
+@rule("SOT209", "deprecated-target", Severity.INFO,
+      "an active entry references a deprecated entry",
+      "{id} is deprecated ({title})")
+def deprecated_target(project, r: Rule) -> Iterator[Diagnostic]:
+    """References from active entries to deprecated ones usually need updating.
+
+    Bad: an Active entry listing `[BR-005](#br-005-old-name-deprecated)`.
+
+    Good: it lists the entry that superseded BR-005.
+    """
+    for doc in project.documents:
+        if doc.role != "sot":
+            continue
+        sources = {e.id: e for e in doc.entries}
+        for ref in doc.refs:
+            if not ref.target or not ref.source or ref.target == ref.source:
+                continue
+            src = sources.get(ref.source)
+            target = project.entry(ref.target)
+            if src is None or src.deprecated or target is None or not target.deprecated:
+                continue
+            yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target,), id=ref.target, title=target.title)
+
+
+RULES = (undefined_id, missing_file, broken_fragment, label_mismatch, wrong_description,
+         placeholder_target, outside_root, deprecated_target)
