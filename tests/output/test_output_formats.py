@@ -11,8 +11,9 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 
 from sot_builder.diagnostics import Diagnostic, Severity, SotbError
@@ -297,27 +298,29 @@ def test_github_summary_warns_when_annotations_are_capped() -> None:
 
 
 @pytest.fixture(scope="module")
-def sarif_validator() -> jsonschema.protocols.Validator:
+def sarif_validator() -> Any:
     schema = json.loads((schemas_dir() / "sarif-2.1.0.json").read_text(encoding="utf-8"))
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
-def test_shipped_schema_is_the_sarif_2_1_0_schema(sarif_validator) -> None:
+def test_shipped_schema_is_the_sarif_2_1_0_schema(sarif_validator: Any) -> None:
     schema = sarif_validator.schema
     assert schema["properties"]["version"]["enum"] == ["2.1.0"]
     assert "result" in schema["definitions"] and "reportingDescriptor" in schema["definitions"]
 
 
 @pytest.mark.parametrize("diagnostics", [DIAGNOSTICS, ()], ids=["problems", "clean"])
-def test_sarif_validates_against_schema(sarif_validator, diagnostics) -> None:
+def test_sarif_validates_against_schema(
+    sarif_validator: Any, diagnostics: tuple[Diagnostic, ...]
+) -> None:
     log = json.loads(out("sarif", diagnostics))
     errors = sorted(sarif_validator.iter_errors(log), key=str)
     assert not errors, errors[0]
 
 
-def test_sarif_validator_rejects_a_broken_log(sarif_validator) -> None:
+def test_sarif_validator_rejects_a_broken_log(sarif_validator: Any) -> None:
     log = json.loads(out("sarif"))
     log["runs"][0]["results"][0]["level"] = "fatal"
     assert not sarif_validator.is_valid(log)
@@ -405,7 +408,7 @@ def test_junit_testcases_name_file_line_and_class() -> None:
     assert case.get("name") == "SOT101 duplicate-id at line 12, column 4"
     assert case.get("classname") == "SoT/SoT.PAYMENTS"
     assert case.get("file") == "SoT/SoT.PAYMENTS.md" and case.get("line") == "12"
-    assert case.find("failure").get("type") == "SOT101"
+    assert case.findall("failure")[0].get("type") == "SOT101"
 
 
 def test_junit_escapes_markup_in_messages() -> None:
@@ -424,4 +427,6 @@ def test_junit_clean_run_has_one_passing_testcase() -> None:
 def test_junit_survives_characters_xml_cannot_hold() -> None:
     hostile = Diagnostic("SOT301", "nul\x00 esc\x1b bell\x07 ok", "SoT/\x01.md", 2)
     root = ET.fromstring(out("junit", (hostile,)).encode("utf-8"))
-    assert root.find(".//failure").get("message") == "nul\\x00 esc\\x1b bell\\x07 ok"
+    [failure] = root.iter("failure")
+    assert failure.get("message") == "nul\\x00 esc\\x1b bell\\x07 ok"
+    assert failure.text == "SoT/\\x01.md:2:1: SOT301 [error] nul\\x00 esc\\x1b bell\\x07 ok"
