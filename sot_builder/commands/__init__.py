@@ -1,0 +1,1 @@
+"""One module per command family; each exposes click commands used by `sot_builder.cli`."""

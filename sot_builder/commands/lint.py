@@ -1,0 +1,105 @@
+"""`sotb lint`: check the registry and report problems."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import click
+
+from sot_builder import __version__
+from sot_builder.cli import set_exit
+from sot_builder.commands._common import config_option, for_display, load, use_color, write
+from sot_builder.diagnostics import Severity, SotbError
+from sot_builder.output import FORMATS
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--strict", is_flag=True, default=None, help="Warnings also make the exit code 1.")
+@click.option("--select", multiple=True, help="Only these rules (code, code prefix or name).")
+@click.option("--ignore", multiple=True, help="Skip these rules (code, code prefix or name).")
+@click.option("--no-cache", is_flag=True, help="Parse every file afresh; do not read or write the cache.")
+@click.option("--changed-since", metavar="REF", help="Report only problems in files changed since a git ref.")
+@click.option("--fix", is_flag=True, help="Run `sotb sync` first: regenerate what can be generated.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to a file.")
+@config_option
+def lint(paths, fmt, strict, select, ignore, no_cache, changed_since, fix, output, config_path) -> None:
+    """Check the SoT registry: IDs, fields, references, registry files.
+
+    PATHS may name the project folder, or files whose problems alone are reported
+    (the whole registry is always loaded: cross-file rules need it).
+    """
+    from sot_builder import engine
+    from sot_builder.project import load_project
+
+    start, only = _split_paths(paths)
+    config = load(start, config_path)
+    if fix:
+        from sot_builder.sync import sync_project
+
+        sync_project(config, write=True)
+    project = load_project(config, use_cache=not no_cache)
+    rules = engine.active_rules(config.values, select, ignore)
+    diags = engine.run(project, rules)
+    if only:
+        wanted = {_project_rel(config, p) for p in only}
+        diags = [d for d in diags if d.path in wanted or any(d.path.startswith(w + "/") for w in wanted)]
+    if changed_since:
+        changed = _changed_files(config.project_dir, changed_since)
+        diags = [d for d in diags if d.path in changed]
+    from sot_builder.output import render
+
+    from sot_builder.rules import all_rules
+
+    shown = for_display(config, diags)
+    text = render(fmt, shown, all_rules(), color=use_color() and output is None,
+                  files_checked=len(project.documents), tool_version=__version__)
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        write(text)
+    strict = config["strict"] if strict is None else strict
+    failing = any(d.severity == Severity.ERROR or (strict and d.severity == Severity.WARNING) for d in diags)
+    set_exit(1 if failing else 0)
+
+
+def _split_paths(paths: tuple[Path, ...]) -> tuple[Path | None, list[Path]]:
+    dirs = [p for p in paths if p.is_dir()]
+    files = [p for p in paths if not p.is_dir()]
+    for p in files:
+        if not p.exists():
+            raise SotbError("no such file or folder", str(p))
+    if len(dirs) > 1:
+        raise SotbError("give at most one project folder")
+    return (dirs[0] if dirs else (files[0].parent if files else None)), files
+
+
+def _project_rel(config, path: Path) -> str:
+    try:
+        return path.resolve().relative_to(config.project_dir.resolve()).as_posix()
+    except ValueError:
+        raise SotbError("file is outside the project", str(path))
+
+
+def _changed_files(project_dir: Path, ref: str) -> set[str]:
+    """Files changed since `ref` (committed, staged or not), relative to the project dir."""
+    def git(*args: str) -> list[str]:
+        try:
+            out = subprocess.run(["git", *args], cwd=project_dir, capture_output=True, text=True, check=True)
+        except FileNotFoundError:
+            raise SotbError("--changed-since needs git on PATH")
+        except subprocess.CalledProcessError as exc:
+            raise SotbError(f"git failed: {exc.stderr.strip() or exc}")
+        return [ln for ln in out.stdout.splitlines() if ln]
+
+    top = Path(git("rev-parse", "--show-toplevel")[0])
+    names = set(git("diff", "--name-only", ref, "--")) | set(git("ls-files", "--others", "--exclude-standard"))
+    out = set()
+    for name in names:
+        try:
+            out.add((top / name).resolve().relative_to(project_dir.resolve()).as_posix())
+        except ValueError:
+            continue
+    return out

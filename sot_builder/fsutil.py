@@ -1,0 +1,148 @@
+"""Safe writes: atomic replacement, kept file modes and line endings, a project lock."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from sot_builder.diagnostics import SotbError
+
+LOCK_NAME = ".sotb.lock"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so readers see the old or the new file, never a mix.
+
+    The temp file lives in the same folder, is fsynced, takes the original
+    file's mode, and replaces the target with os.replace.
+    """
+    path = Path(path)
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".sotb-tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable
+        dfd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+def atomic_write_text(path: Path, text: str, newline: str = "\n", encoding: str = "utf-8") -> None:
+    """Write text with "\\n" line ends converted to `newline` (the file's own style)."""
+    if newline != "\n":
+        text = text.replace("\r\n", "\n").replace("\n", newline)
+    atomic_write_bytes(path, text.encode(encoding))
+
+
+def read_text_keep(path: Path) -> tuple[str, str, bool]:
+    """(text with \\n line ends, the file's newline, whether it had a UTF-8 BOM)."""
+    data = Path(path).read_bytes()
+    bom = data.startswith(b"\xef\xbb\xbf")
+    text = data.decode("utf-8-sig")
+    newline = "\r\n" if "\r\n" in text else "\n"
+    return text.replace("\r\n", "\n"), newline, bom
+
+
+def write_text_keep(path: Path, text: str, newline: str = "\n", bom: bool = False) -> None:
+    if newline != "\n":
+        text = text.replace("\n", newline)
+    data = text.encode("utf-8")
+    atomic_write_bytes(path, (b"\xef\xbb\xbf" + data) if bom else data)
+
+
+def clean_stale_temps(folder: Path) -> list[Path]:
+    """Remove temp files left by a killed writer (they never replaced anything)."""
+    removed = []
+    for tmp in Path(folder).glob(".*.sotb-tmp"):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+            removed.append(tmp)
+    return removed
+
+
+@contextlib.contextmanager
+def project_lock(folder: Path, timeout: float = 60.0) -> Iterator[None]:
+    """Serialise writers of one SoT root.
+
+    An OS-level lock (fcntl.flock) on `folder/.sotb.lock`: the kernel drops it
+    when the holder dies, so a killed writer never leaves a stale lock behind;
+    the lock file itself may stay and is reused.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        _acquire(fd, path, timeout)
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError:
+            pass
+        clean_stale_temps(folder)
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            _release(fd)
+        os.close(fd)
+
+
+def _acquire(fd: int, path: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        while True:
+            try:
+                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SotbError("another sotb process holds the lock", str(path))
+                time.sleep(0.05)
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise SotbError(f"cannot lock: {exc}", str(path))
+            if time.monotonic() > deadline:
+                raise SotbError(f"another sotb process held the lock for {timeout:.0f} s", str(path))
+            time.sleep(0.02)
+
+
+def _release(fd: int) -> None:
+    try:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    except ImportError:
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
