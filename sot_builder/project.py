@@ -161,12 +161,36 @@ def read_source(src: SourceFile) -> tuple[bytes | None, ParseProblem | None]:
 
 
 def load_project(config: Config, use_cache: bool = True, jobs: int | None = None) -> Project:
-    registry = build_registry(config["types"], config.project_dir, str(config.config_file or "defaults"))
-    sources = discover(config)
+    """Discover, parse and index. Without `[types]`, the prefixes the SoT files define are used."""
     from sot_builder.cache import parse_all
 
+    source = str(config.config_file or "defaults")
+    declared = bool(config["types"])
+    registry = build_registry(config["types"] if declared else _builtin_table_types(), config.project_dir, source)
+    sources = discover(config)
     documents = parse_all(config, registry, sources, use_cache=use_cache, jobs=jobs)
+    if not declared:
+        registry = build_registry(implied_types(documents, config), config.project_dir, source)
     return Project(config=config, registry=registry, documents=documents)
+
+
+def _builtin_table_types() -> dict[str, dict]:
+    from sot_builder.registry import builtin_definitions
+
+    return {p: {} for p, d in builtin_definitions().items() if d.get("table_rows")}
+
+
+def implied_types(documents: list[Document], config: Config) -> dict[str, dict]:
+    """Types implied by the entries of the SoT files: prefix -> {file: owning file}."""
+    from collections import Counter
+
+    owners: dict[str, Counter] = defaultdict(Counter)
+    for doc in documents:
+        if doc.role != "sot":
+            continue
+        for e in doc.entries:
+            owners[e.prefix][posixpath.basename(doc.path)] += 1
+    return {p: {"file": c.most_common(1)[0][0]} for p, c in sorted(owners.items())}
 
 
 def parse_source(src: SourceFile, options: ParseOptions) -> Document:
