@@ -139,7 +139,7 @@ def broken_fragment(project, r: Rule) -> Iterator[Diagnostic]:
             hint = f"; use #{suggestion}" if suggestion else ""
             yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target,) if ref.target else (),
                          fragment=ref.fragment, file=ref.file or doc.path, hint=hint,
-                         fix=f"#{suggestion}" if suggestion else "")
+                         )
 
 
 def _suggest(project, target: Document, ref: Ref) -> str:
