@@ -1,0 +1,171 @@
+"""The parser on the shapes real SoT repositories use."""
+
+from __future__ import annotations
+
+import pytest
+
+from sot_builder.parse import ParseOptions, parse_document, split_id
+
+
+def parse(text: str, **opts):
+    return parse_document(text.encode("utf-8"), "SoT/SoT.X.md", "sot", ParseOptions(**opts))
+
+
+@pytest.mark.parametrize(
+    "heading, ident, title",
+    [
+        ("## PIC-001: Stripe Payment Processing", "PIC-001", "Stripe Payment Processing"),
+        ("# BR-001: Title", "BR-001", "Title"),
+        ("## BR-001 | Rate limit", "BR-001", "Rate limit"),
+        ("### UJ-101 — Discover cafes", "UJ-101", "Discover cafes"),
+        ("### BR-005: Old name [DEPRECATED]", "BR-005", "Old name [DEPRECATED]"),
+        ("#### BR-FEA-001: Compound", "BR-FEA-001", "Compound"),
+        ("## BR-1000: Four digits", "BR-1000", "Four digits"),
+    ],
+)
+def test_entry_headings(heading, ident, title):
+    doc = parse(f"{heading}\n\n**Status**: Active\n")
+    assert [(e.id, e.title, e.line) for e in doc.entries] == [(ident, title, 1)]
+    assert doc.entries[0].status == "Active"
+
+
+def test_heading_levels_and_entry_ends():
+    doc = parse("# A\n\n## PIC-001: One\n\ntext\n\n### Sub\n\nx\n\n## PIC-002: Two\n\n## Update Protocol\n")
+    one, two = doc.entries
+    assert (one.line, one.end_line, two.line, two.end_line) == (3, 9, 11, 11)
+    assert one.sections[0].title == "Sub"
+
+
+def test_deprecated_by_title_status_and_section():
+    doc = parse(
+        "## BR-005: Old [DEPRECATED]\n\n## BR-006: x\n**Status**: Superseded\n\n"
+        "## Deprecated\n\n### BR-007: y\n**Status**: Active\n"
+    )
+    assert [e.deprecated for e in doc.entries] == [True, True, True]
+
+
+def test_compound_id_is_one_id():
+    assert split_id("BR-FEA-001") == ("BR", "FEA", 1)
+    doc = parse("## PIC-001: x\n\nSee BR-FEA-001 and BR-1000.\n")
+    assert [r.target for r in doc.refs] == ["BR-FEA-001", "BR-1000"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "**Status**: Active",
+        "- **Status**: Active",
+        "**Status:** Active",
+        "**Status**: Active  ",
+    ],
+)
+def test_field_forms(line):
+    doc = parse(f"## PIC-001: x\n\n{line}\n")
+    f = doc.entries[0].field("status")
+    assert f is not None and f.value == "Active" and f.line == 3
+
+
+def test_field_value_on_next_line():
+    doc = parse("## PIC-001: x\n\n**Status**\nActive\n")
+    assert doc.entries[0].status == "Active"
+
+
+def test_links_with_positions_and_parts():
+    doc = parse(
+        "## PIC-001: x\n\n### Integration Points\n\n**Our APIs**:\n"
+        "- [API-045](SoT.API_CONTRACTS.md#api-045) - POST /payments/charge\n"
+        "- [BR-001](#br-001-title) — implements: rule\n"
+        "- [FEA-002 in PRD](../PRD.md)\n"
+    )
+    refs = doc.refs
+    assert [(r.target, r.line, r.column, r.kind) for r in refs] == [
+        ("API-045", 6, 3, "link"), ("BR-001", 7, 3, "link"), ("FEA-002", 8, 3, "link"),
+    ]
+    api = refs[0]
+    assert (api.file, api.fragment, api.note, api.source, api.section, api.field) == (
+        "SoT.API_CONTRACTS.md", "api-045", "POST /payments/charge", "PIC-001",
+        "Integration Points", "Our APIs",
+    )
+    assert refs[1].file == "" and refs[1].note == "implements: rule"
+    assert refs[2].file == "../PRD.md" and refs[2].fragment == ""
+
+
+def test_ranges_are_not_references():
+    doc = parse(
+        "Ranges API-001 → API-003, API-001..API-003 and (BR-001 to BR-099); but API-004 counts.\n"
+    )
+    assert [r.target for r in doc.refs] == ["API-004"]
+
+
+def test_code_spans_configurable():
+    text = "Use `API-001` here.\n"
+    assert [r.kind for r in parse(text).refs] == ["code"]
+    assert parse(text, code_spans=False).refs == ()
+
+
+def test_fences_and_comments_hide_everything():
+    doc = parse(
+        "```md\n## PIC-009: not an entry API-001\n```\n"
+        "<!-- BR-777\n## PIC-008: hidden -->\n"
+        "~~~\nAPI-002\n~~~\nAfter API-003 <!-- API-004 --> API-005\n"
+    )
+    assert doc.entries == ()
+    assert [r.target for r in doc.refs] == ["API-003", "API-005"]
+
+
+def test_table_row_entries_only_for_declared_prefixes():
+    text = "| ID | Name | Status |\n|----|------|--------|\n| ENV-001 | Production | Active |\n"
+    assert parse(text).entries == ()
+    (env,) = parse(text, table_prefixes=frozenset({"ENV"})).entries
+    assert (env.id, env.title, env.line, env.level, env.status) == ("ENV-001", "Production", 3, 0, "Active")
+
+
+def test_bare_ids_in_tables_are_references():
+    doc = parse("| A | B |\n|---|---|\n| uses API-045 | x |\n")
+    assert [(r.target, r.kind, r.line) for r in doc.refs] == [("API-045", "table", 3)]
+
+
+def test_broken_frontmatter_is_a_problem_with_its_line():
+    doc = parse("---\nversion: 1.0\npurpose: [unclosed\nother: x\n---\n\n## PIC-001: x\n")
+    (problem,) = doc.problems
+    assert problem.code == "SOT001" and problem.line >= 3
+    assert [e.id for e in doc.entries] == ["PIC-001"]
+
+
+def test_frontmatter_keys_and_lines():
+    doc = parse("---\nversion: 1.0\nid_prefix: PIC-###\n---\n# T\n")
+    assert doc.frontmatter == {"version": 1.0, "id_prefix": "PIC-###"}
+    assert doc.frontmatter_lines == {"version": 2, "id_prefix": 3}
+    assert doc.body_start == 5
+
+
+def test_anchors_slugs_and_explicit():
+    doc = parse('## A\n## A\n<a id="api-001"></a>\n## API-001: Get {#custom}\n')
+    assert {"a", "a-1", "api-001", "custom"} <= doc.anchors
+
+
+def test_crlf_and_bom_positions():
+    data = "\ufeff## PIC-001: x\r\n\r\n**Status**: Active\r\n".encode("utf-8")
+    doc = parse_document(data, "x.md")
+    assert doc.newline == "\r\n"
+    assert doc.entries[0].field("Status").line == 3
+
+
+def test_binary_and_bad_utf8_are_problems():
+    assert parse_document(b"\x00\x01abc", "x.md").problems[0].code == "SOT002"
+    bad = parse_document(b"ok\n\xff\xfe\xfa bad\n"[0:3] + b"\xc3\x28\n", "x.md")
+    assert bad.problems[0].code == "SOT002" and bad.problems[0].line == 2
+
+
+def test_placeholders_recorded():
+    doc = parse("## BR-012: {Rule name}\n\n**Status**: {Status}\n")
+    assert [p for p, _ in doc.entries[0].placeholders] == ["{Rule name}", "{Status}"]
+
+
+def test_suppressions_and_regions():
+    doc = parse(
+        "<!-- sotb-disable-next-line SOT201 -->\nAPI-001\n"
+        "<!-- sotb:begin navigation -->\nx\n<!-- sotb:end navigation -->\n"
+    )
+    assert [(s.kind, s.codes, s.line) for s in doc.suppressions] == [("disable-next-line", ("SOT201",), 1)]
+    assert [(r.name, r.begin_line, r.end_line) for r in doc.regions] == [("navigation", 3, 5)]
