@@ -1,4 +1,8 @@
-"""The document model: frozen values produced by `parse.py`.
+"""The document model: immutable values produced by `parse.py`.
+
+Entries, fields, references and headings are NamedTuples: a large registry has
+hundreds of thousands of them, and tuples are cheap to build, compare and
+cache. A Document is a frozen dataclass.
 
 All line and column numbers are 1-based and refer to the file as it is on
 disk (frontmatter lines included).
@@ -7,11 +11,10 @@ disk (frontmatter lines included).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
+class Field(NamedTuple):
     name: str
     value: str
     line: int
@@ -19,8 +22,7 @@ class Field:
     section: str = ""  # sub-heading of the entry the field sits under ("" = entry top)
 
 
-@dataclass(frozen=True, slots=True)
-class Ref:
+class Ref(NamedTuple):
     """A mention of an ID or a Markdown link, found in running text."""
 
     target: str  # the ID referred to ("" for a plain link that names no ID)
@@ -38,8 +40,7 @@ class Ref:
     is_image: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Heading:
+class Heading(NamedTuple):
     level: int
     text: str  # heading text as written, explicit `{#id}` removed
     line: int
@@ -47,14 +48,12 @@ class Heading:
     explicit: str = ""  # `{#id}` anchor if present
 
 
-@dataclass(frozen=True, slots=True)
-class TableRow:
+class TableRow(NamedTuple):
     cells: tuple[str, ...]
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class Table:
+class Table(NamedTuple):
     header: tuple[str, ...]
     rows: tuple[TableRow, ...]
     line: int  # line of the header row
@@ -63,16 +62,14 @@ class Table:
     heading_line: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Section:
+class Section(NamedTuple):
     title: str
     level: int
     line: int
     end_line: int  # last line inside the section
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     id: str
     prefix: str  # registered prefix, e.g. "BR" for BR-FEA-001
     subtype: str  # "FEA" for BR-FEA-001, "" otherwise
@@ -112,8 +109,7 @@ class Entry:
         return self.value("Status")
 
 
-@dataclass(frozen=True, slots=True)
-class Region:
+class Region(NamedTuple):
     """A generated region: `<!-- sotb:begin NAME -->` ... `<!-- sotb:end NAME -->`."""
 
     name: str
@@ -122,15 +118,13 @@ class Region:
     style: str = "sotb"  # "sotb" or "section" (`<!-- SECTION: x -->`)
 
 
-@dataclass(frozen=True, slots=True)
-class Suppression:
+class Suppression(NamedTuple):
     kind: str  # "disable" | "enable" | "disable-next-line" | "disable-file"
     codes: tuple[str, ...]  # empty = all
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class ParseProblem:
+class ParseProblem(NamedTuple):
     code: str
     message: str
     line: int

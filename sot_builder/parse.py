@@ -60,7 +60,6 @@ _LIST_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
 _DELIM_RE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
 _PLACEHOLDER_RE = re.compile(r"\{(?![{%#])[A-Za-z][^{}\n]{0,60}\}")
 _CODE_RE = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)")
-_NOTE_SEP_RE = re.compile(r"^\s*(?:[-–—:|]\s*)?")
 _SUPPRESS_RE = re.compile(
     r"<!--\s*sotb-(disable-next-line|disable-file|disable|enable)\b([^>]*?)-->"
 )
@@ -159,6 +158,7 @@ class _Parser:
         self.refdefs: dict[str, str] = {}
         self.entries: list[dict] = []  # open and closed entry builders
         self.slugger = Slugger()
+        self.stack: list[Heading] = []  # the chain of open headings, outermost first
 
     # -- driver ---------------------------------------------------------------
     def run(self) -> Document:
@@ -328,11 +328,12 @@ class _Parser:
                 if m:
                     self.refdefs[m.group(1).lower()] = m.group(2)
             # fields and the bold label above a list
+            field = ""
             if "**" in line:
-                label = self.field_line(line, lineno, label)
-            elif not _LIST_RE.match(line):
+                label, field = self.field_line(line, lineno, label)
+            elif label and not _LIST_RE.match(line):
                 label = ""
-            self.inline(line, lineno, "", label)
+            self.inline(line, lineno, "", label, field=field)
         if table is not None:
             self.close_table(table)
         if fence is not None:
@@ -387,7 +388,12 @@ class _Parser:
         for a in anchor_tags:
             self.explicit.add(a)
         slug = self.slugger(text)
-        self.headings.append(Heading(level, text.strip(), lineno, slug, explicit))
+        heading = Heading(level, text.strip(), lineno, slug, explicit)
+        self.headings.append(heading)
+        while self.stack and self.stack[-1].level >= level:
+            self.stack.pop()
+        deprecated_parent = any(_DEPRECATED_RE.search(h.text) for h in self.stack)
+        self.stack.append(heading)
         plain = re.sub(r"<a\s[^>]*>\s*</a>", "", text).strip()
         m = _ENTRY_HEAD_RE.match(plain) if self.opts.entries else None
         if m and RANGE_RE.match(plain):
@@ -403,17 +409,15 @@ class _Parser:
         if m:
             title = m.group(5).strip()
             extra = [explicit] if explicit else []
-            self.open_entry(m, title, level, lineno, line.find(m.group(1)) + 1, slug, extra + anchor_tags)
+            self.open_entry(m, title, level, lineno, line.find(m.group(1)) + 1, slug,
+                            extra + anchor_tags, deprecated_parent)
             # IDs in the title after the entry's own ID are references
             self.inline(line, lineno, "heading", "", skip=m.group(1))
             return
         self.inline(line, lineno, "heading", "")
 
     def open_entry(self, m: re.Match, title: str, level: int, lineno: int, col: int,
-                   slug: str, anchors: list[str]) -> None:
-        deprecated_parent = any(
-            h.level < level and _DEPRECATED_RE.search(h.text) for h in self._parents(level)
-        )
+                   slug: str, anchors: list[str], deprecated_parent: bool) -> None:
         self.entries.append({
             "id": m.group(1), "prefix": m.group(2), "subtype": m.group(3) or "",
             "number": int(m.group(4)), "title": title, "line": lineno, "col": max(col, 1),
@@ -421,16 +425,6 @@ class _Parser:
             "anchors": [slug, *anchors], "fields": [], "sections": [], "refs": [],
             "placeholders": [], "end": 0, "in_deprecated": deprecated_parent,
         })
-
-    def _parents(self, level: int) -> list[Heading]:
-        """The chain of headings above the current one with a lower level."""
-        chain: list[Heading] = []
-        want = level
-        for h in reversed(self.headings[:-1]):
-            if h.level < want:
-                chain.append(h)
-                want = h.level
-        return chain
 
     def current_entry(self) -> dict | None:
         if self.entries and self.entries[-1]["end"] == 0:
@@ -477,12 +471,13 @@ class _Parser:
         )
 
     # -- fields ---------------------------------------------------------------
-    def field_line(self, line: str, lineno: int, label: str) -> str:
+    def field_line(self, line: str, lineno: int, label: str) -> tuple[str, str]:
+        """Record a `**Field**: value` line; return (bold label for a list below, field name)."""
         e = self.current_entry()
         m = _FIELD_RE.match(line)
         bare = None if m else _FIELD_BARE_RE.match(line)
         if not m and not bare:
-            return label if _LIST_RE.match(line) else ""
+            return (label if _LIST_RE.match(line) else ""), ""
         name = (m or bare).group(1).strip()  # type: ignore[union-attr]
         value = m.group(2).strip() if m else ""
         col = line.find("**") + 1
@@ -493,7 +488,7 @@ class _Parser:
         if e is not None:
             section = e["sections"][-1][0] if e["sections"] else ""
             e["fields"].append(Field(name, value.rstrip("\\").strip(), lineno, col, section))
-        return name if not (m and m.group(2).strip()) else ""
+        return (name if not (m and m.group(2).strip()) else ""), name
 
     # -- tables ---------------------------------------------------------------
     def table_row(self, table: dict, line: str, lineno: int) -> None:
@@ -536,7 +531,7 @@ class _Parser:
 
     # -- inline: links, IDs, code spans -----------------------------------------
     def inline(self, line: str, lineno: int, where: str, label: str,
-               skip: str = "", source: str = "") -> None:
+               skip: str = "", source: str = "", field: str = "") -> None:
         has_link = "[" in line
         if not has_link and not ID_RE.search(line):
             self.placeholders(line, lineno)
@@ -545,21 +540,21 @@ class _Parser:
         if not source and e is not None:
             source = e["id"]
         section = e["sections"][-1][0] if e is not None and e["sections"] else ""
-        field = label
-        if "**" in line:
-            fm = _FIELD_RE.match(line)
-            if fm:
-                field = fm.group(1).strip()
+        field = field or label
         text = line
         found: list[Ref] = []
         if "`" in text:
             text = self.code_spans(text, lineno, found, source, section, field)
         if has_link:
             text = self.links(text, line, lineno, found, source, section, field)
-        masked = _mask_ranges(text)
+        matches = list(ID_RE.finditer(text))
+        if len(matches) > 1:
+            masked = _mask_ranges(text)
+            if masked is not text:
+                matches = list(ID_RE.finditer(masked))
         kind = "table" if where == "table" else "bare"
         skipped = False
-        for m in ID_RE.finditer(masked):
+        for m in matches:
             ident = m.group(0)
             if ident == skip and not skipped:
                 skipped = True
@@ -567,7 +562,8 @@ class _Parser:
             found.append(Ref(ident, lineno, m.start() + 1, kind, source=source,
                              section=section, field=field))
         if found:
-            found.sort(key=lambda r: r.column)
+            if len(found) > 1:
+                found.sort(key=lambda r: r.column)
             self.refs.extend(found)
             if e is not None and source == e["id"]:
                 e["refs"].extend(found)
@@ -586,6 +582,8 @@ class _Parser:
 
     def links(self, text: str, original: str, lineno: int, found: list[Ref], source: str,
               section: str, field: str) -> str:
+        if "](" not in text and "][" not in text:
+            return text
         spans: list[tuple[int, int]] = []
         for m in _LINK_RE.finditer(text):
             href = m.group(3)
@@ -603,30 +601,36 @@ class _Parser:
                     spans.append((m.start(), m.end()))
         if not spans:
             return text
-        chars = list(text)
+        spans.sort()
+        parts = []
+        pos = 0
         for a, b in spans:
-            chars[a:b] = " " * (b - a)
-        return "".join(chars)
+            parts.append(text[pos:a])
+            parts.append(" " * (b - a))
+            pos = b
+        parts.append(text[pos:])
+        return "".join(parts)
 
     def add_link(self, m: re.Match, href: str, original: str, lineno: int, found: list[Ref],
                  source: str, section: str, field: str) -> None:
         label = m.group(2)
         file, _, fragment = href.partition("#")
-        if "://" in file or file.startswith(("mailto:", "tel:", "data:")):
-            file_path = ""
-            external = True
+        external = "://" in file or file.startswith(("mailto:", "tel:", "data:"))
+        if not external and "%" in file:
+            file = unquote(file)
+        if ID_FULL_RE.match(label):
+            target = label
         else:
-            file_path = unquote(file)
-            external = False
-        idm = ID_RE.search(_mask_ranges(label))
-        target = idm.group(0) if idm else (fragment_id(fragment) if not external else "")
-        note = _NOTE_SEP_RE.sub("", original[m.end():], count=1).strip()
-        ref = Ref(
-            target, lineno, m.start() + 1, "link", label=label, href=href,
-            file=file_path if not external else file, fragment=fragment, source=source,
-            section=section, field=field, note=note, is_image=bool(m.group(1)),
-        )
-        found.append(ref)
+            idm = ID_RE.search(_mask_ranges(label)) if "-" in label else None
+            target = idm.group(0) if idm else (fragment_id(fragment) if not external else "")
+        note = original[m.end():].strip()
+        if note[:1] in ("-", "–", "—", ":", "|"):
+            note = note[1:].lstrip()
+        found.append(Ref(
+            target, lineno, m.start() + 1, "link", label=label, href=href, file=file,
+            fragment=fragment, source=source, section=section, field=field, note=note,
+            is_image=bool(m.group(1)),
+        ))
 
     def placeholders(self, text: str, lineno: int) -> None:
         if "{" not in text:
@@ -672,13 +676,12 @@ def _mask_ranges(text: str) -> str:
     """Blank out ranges like `API-001 → API-003`: their endpoints are not references."""
     if "-" not in text:
         return text
-    m = RANGE_RE.search(text)
-    if not m:
+    spans = [m.span() for m in RANGE_RE.finditer(text) if m.group(1) == m.group(4)]
+    if not spans:
         return text
     chars = list(text)
-    for m in RANGE_RE.finditer(text):
-        if m.group(1) == m.group(4):
-            chars[m.start():m.end()] = " " * (m.end() - m.start())
+    for a, b in spans:
+        chars[a:b] = " " * (b - a)
     return "".join(chars)
 
 

@@ -17,6 +17,7 @@ from sot_builder.parse import ParseOptions, parse_document
 from sot_builder.registry import Registry, build_registry
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
+_EXTERNAL = ("mailto:", "tel:", "data:")
 
 
 @dataclass
@@ -40,6 +41,7 @@ class Project:
         self.reindex()
 
     def reindex(self) -> None:
+        self.__dict__.pop("_local_links", None)
         self.by_path = {d.path: d for d in self.documents}
         defs: dict[str, list[Entry]] = defaultdict(list)
         refs_to: dict[str, list[Ref]] = defaultdict(list)
@@ -59,6 +61,24 @@ class Project:
     @property
     def project_dir(self) -> Path:
         return self.config.project_dir
+
+    def local_links(self) -> list[tuple[Document, Ref, str, bool]]:
+        """Every link to a repository path: (document, ref, resolved path, inside the project).
+
+        Resolved once per project and shared by the link rules.
+        """
+        cached = self.__dict__.get("_local_links")
+        if cached is not None:
+            return cached
+        out = []
+        for doc in self.documents:
+            for ref in doc.refs:
+                if ref.kind != "link" or "://" in ref.href or ref.href.startswith(_EXTERNAL):
+                    continue
+                path, inside = self.resolve_link(doc.path, ref.file)
+                out.append((doc, ref, path, inside))
+        self.__dict__["_local_links"] = out
+        return out
 
     def entries(self) -> list[Entry]:
         return [e for d in self.documents for e in d.entries]

@@ -17,11 +17,6 @@ def _prefix(ident: str) -> str:
     return ident.split("-", 1)[0]
 
 
-def _markdown_target(project, doc: Document, ref: Ref) -> Document | None:
-    path, inside = project.resolve_link(doc.path, ref.file)
-    return project.by_path.get(path) if inside else None
-
-
 def anchor_entries(doc: Document) -> dict[str, Entry]:
     """Every anchor of a document that lands on an entry."""
     out: dict[str, Entry] = {}
@@ -42,12 +37,6 @@ def _has_anchor(doc: Document, fragment: str) -> bool:
         return True
     frag = unquote(fragment)
     return frag in doc.anchors or frag.lower() in doc.anchors
-
-
-def _is_checked_link(ref: Ref) -> bool:
-    return ref.kind == "link" and "://" not in ref.href and not ref.href.startswith(
-        ("mailto:", "tel:", "data:")
-    )
 
 
 @rule("SOT201", "undefined-id", Severity.ERROR, "a reference names an ID that no entry defines",
@@ -98,14 +87,16 @@ def missing_file(project, r: Rule) -> Iterator[Diagnostic]:
     [API-045](SoT.API_CONTRACTS.md#api-045-post-payments-charge)
     ```
     """
-    for doc in project.documents:
-        for ref in doc.refs:
-            if not _is_checked_link(ref) or not ref.file:
-                continue
-            path, inside = project.resolve_link(doc.path, ref.file)
-            if inside and not project.exists(path):
-                yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target,) if ref.target else (),
-                             file=ref.file)
+    exists: dict[str, bool] = {}
+    for doc, ref, path, inside in project.local_links():
+        if not ref.file or not inside:
+            continue
+        ok = exists.get(path)
+        if ok is None:
+            ok = exists[path] = project.exists(path)
+        if not ok:
+            yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target,) if ref.target else (),
+                         file=ref.file)
 
 
 @rule("SOT203", "broken-fragment", Severity.ERROR,
@@ -128,18 +119,16 @@ def broken_fragment(project, r: Rule) -> Iterator[Diagnostic]:
     [PIC-001](SoT.PARTNER_INTEGRATIONS.md#pic-001-stripe-payment-processing)
     ```
     """
-    for doc in project.documents:
-        for ref in doc.refs:
-            if not _is_checked_link(ref) or not ref.fragment:
-                continue
-            target = doc if not ref.file else _markdown_target(project, doc, ref)
-            if target is None or not target.lines or _has_anchor(target, ref.fragment):
-                continue
-            suggestion = _suggest(project, target, ref)
-            hint = f"; use #{suggestion}" if suggestion else ""
-            yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target,) if ref.target else (),
-                         fragment=ref.fragment, file=ref.file or doc.path, hint=hint,
-                         )
+    for doc, ref, path, inside in project.local_links():
+        if not ref.fragment or not inside:
+            continue
+        target = project.by_path.get(path)
+        if target is None or not target.lines or _has_anchor(target, ref.fragment):
+            continue
+        suggestion = _suggest(project, target, ref)
+        hint = f"; use #{suggestion}" if suggestion else ""
+        yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target,) if ref.target else (),
+                     fragment=ref.fragment, file=ref.file or doc.path, hint=hint)
 
 
 def _suggest(project, target: Document, ref: Ref) -> str:
@@ -171,22 +160,21 @@ def label_mismatch(project, r: Rule) -> Iterator[Diagnostic]:
     ```
     """
     anchors_cache: dict[str, dict[str, Entry]] = {}
-    for doc in project.documents:
-        for ref in doc.refs:
-            if not _is_checked_link(ref) or not ref.fragment or not ref.target:
-                continue
-            target_doc = doc if not ref.file else _markdown_target(project, doc, ref)
-            if target_doc is None:
-                continue
-            amap = anchors_cache.get(target_doc.path)
-            if amap is None:
-                amap = anchors_cache[target_doc.path] = anchor_entries(target_doc)
-            frag = unquote(ref.fragment)
-            landed = amap.get(frag) or amap.get(frag.lower())
-            pointed = landed.id if landed else fragment_id(frag.lower())
-            if pointed and pointed != ref.target and ref.target in ref.label:
-                yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target, pointed),
-                             label=ref.target, target=pointed)
+    for doc, ref, path, inside in project.local_links():
+        if not ref.fragment or not ref.target or not inside or ref.target not in ref.label:
+            continue
+        target_doc = project.by_path.get(path)
+        if target_doc is None:
+            continue
+        amap = anchors_cache.get(target_doc.path)
+        if amap is None:
+            amap = anchors_cache[target_doc.path] = anchor_entries(target_doc)
+        frag = unquote(ref.fragment) if "%" in ref.fragment else ref.fragment
+        landed = amap.get(frag) or amap.get(frag.lower())
+        pointed = landed.id if landed else fragment_id(frag.lower())
+        if pointed and pointed != ref.target:
+            yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target, pointed),
+                         label=ref.target, target=pointed)
 
 
 _WORD_RE = re.compile(r"[a-z0-9]+")
@@ -224,19 +212,21 @@ def wrong_description(project, r: Rule) -> Iterator[Diagnostic]:
     ```
     """
     by_prefix: dict[str, list[tuple[Entry, set[str]]]] = {}
+    title_words: dict[str, set[str]] = {}
     for e in project.entries():
-        by_prefix.setdefault(e.prefix, []).append((e, _words(e.title)))
+        words = title_words.setdefault(e.id, _words(e.title))
+        by_prefix.setdefault(e.prefix, []).append((e, words))
     for doc in project.documents:
         for ref in doc.refs:
             if ref.kind != "link" or not ref.target or not ref.note or re.match(r"^[a-z-]+:", ref.note):
                 continue
             target = project.entry(ref.target)
-            if target is None:
+            if target is None or ref.note.casefold() == target.title.casefold():
                 continue
             note = _words(ref.note)
             if len(note) < 2:
                 continue
-            own = _similarity(note, _words(target.title))
+            own = _similarity(note, title_words[target.id])
             if own >= 0.34:
                 continue
             best, best_score = None, 0.0
@@ -294,13 +284,9 @@ def outside_root(project, r: Rule) -> Iterator[Diagnostic]:
     [runbook](../docs/runbook.md)
     ```
     """
-    for doc in project.documents:
-        for ref in doc.refs:
-            if not _is_checked_link(ref) or not ref.file:
-                continue
-            _, inside = project.resolve_link(doc.path, ref.file)
-            if not inside:
-                yield r.diag(doc.path, ref.line, ref.column, file=ref.file)
+    for doc, ref, _path, inside in project.local_links():
+        if ref.file and not inside:
+            yield r.diag(doc.path, ref.line, ref.column, file=ref.file)
 
 
 @rule("SOT209", "deprecated-target", Severity.INFO,
