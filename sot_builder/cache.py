@@ -16,7 +16,9 @@ from pathlib import Path
 
 from sot_builder import __version__
 from sot_builder.config import Config
-from sot_builder.model import Document, ParseProblem
+from sot_builder.model import (
+    Document, Entry, Field, Heading, ParseProblem, Ref, Region, Section, Suppression, Table, TableRow,
+)
 from sot_builder.parse import ParseOptions, parse_document
 from sot_builder.registry import Registry
 
@@ -70,11 +72,58 @@ def _parse_many(todo: list[tuple[str, str, bytes, ParseOptions]], jobs: int) -> 
     out: dict[str, Document] = {}
     try:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            for part in pool.map(_parse_chunk, [c for c in chunks if c]):
-                out.update(part)
+            for part in pool.map(_parse_packed, [c for c in chunks if c]):
+                for packed in part:
+                    doc = unpack(packed)
+                    out[doc.path] = doc
     except (OSError, RuntimeError):  # no processes allowed here: do it in this one
         return _parse_chunk(todo)
     return out
+
+
+def pack(doc: Document) -> tuple:
+    """A Document as plain tuples: pickles about ten times faster than the NamedTuples."""
+    ref_index = {id(r): k for k, r in enumerate(doc.refs)}
+    entries = tuple(
+        (tuple(e[:12]), tuple(map(tuple, e.fields)), tuple(map(tuple, e.sections)),
+         tuple(ref_index.get(id(r), -1) for r in e.refs), e.deprecated, e.placeholders,
+         e.in_deprecated_section)
+        for e in doc.entries
+    )
+    tables = tuple((t.header, tuple(map(tuple, t.rows))) + tuple(t[2:]) for t in doc.tables)
+    return (
+        doc.path, doc.role, doc.lines, doc.newline, doc.frontmatter, doc.frontmatter_lines,
+        doc.body_start, tuple(map(tuple, doc.headings)), doc.anchors, doc.explicit_anchors, entries,
+        tuple(map(tuple, doc.refs)), tables, tuple(map(tuple, doc.regions)),
+        tuple(map(tuple, doc.suppressions)), tuple(map(tuple, doc.problems)), doc.sha,
+    )
+
+
+def unpack(t: tuple) -> Document:
+    new = tuple.__new__
+    refs = tuple(new(Ref, r) for r in t[11])
+    entries = []
+    for head, fields, sections, ref_ids, deprecated, placeholders, in_dep in t[10]:
+        entries.append(new(Entry, head + (
+            tuple(new(Field, f) for f in fields), tuple(new(Section, s) for s in sections),
+            tuple(refs[k] for k in ref_ids if k >= 0), deprecated, placeholders, in_dep,
+        )))
+    tables = tuple(
+        new(Table, (tb[0], tuple(new(TableRow, r) for r in tb[1])) + tuple(tb[2:]))
+        for tb in t[12]
+    )
+    return Document(
+        path=t[0], role=t[1], lines=t[2], newline=t[3], frontmatter=t[4], frontmatter_lines=t[5],
+        body_start=t[6], headings=tuple(new(Heading, h) for h in t[7]), anchors=t[8],
+        explicit_anchors=t[9], entries=tuple(entries), refs=refs, tables=tables,
+        regions=tuple(new(Region, r) for r in t[13]),
+        suppressions=tuple(new(Suppression, s) for s in t[14]),
+        problems=tuple(new(ParseProblem, x) for x in t[15]), sha=t[16],
+    )
+
+
+def _parse_packed(items: list[tuple[str, str, bytes, ParseOptions]]) -> list[tuple]:
+    return [pack(d) for d in _parse_chunk(items).values()]
 
 
 def _parse_chunk(items: list[tuple[str, str, bytes, ParseOptions]]) -> dict[str, Document]:
@@ -106,7 +155,7 @@ def _load(path: Path) -> dict[str, Document]:
         with open(path, "rb") as fh:
             data = pickle.load(fh)
         if isinstance(data, dict) and data.get("version") == __version__:
-            return data["docs"]
+            return {path: unpack(t) for path, t in data["docs"].items()}
     except Exception:  # a missing, stale or damaged cache is simply rebuilt
         pass
     return {}
@@ -120,7 +169,8 @@ def _store(path: Path, docs: dict[str, Document]) -> None:
             gitignore.write_text("*\n", encoding="utf-8")
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         with open(tmp, "wb") as fh:
-            pickle.dump({"version": __version__, "docs": docs}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            packed = {path: pack(doc) for path, doc in docs.items()}
+            pickle.dump({"version": __version__, "docs": packed}, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
     except OSError:
         pass  # a read-only checkout still lints, just without a cache

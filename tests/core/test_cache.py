@@ -1,0 +1,16 @@
+from pathlib import Path
+
+from sot_builder.cache import pack, unpack
+from sot_builder.parse import ParseOptions, parse_document
+
+SAMPLE = (Path(__file__).resolve().parents[2] / "SoT" / "SoT.PARTNER_INTEGRATIONS.md").read_bytes()
+
+
+def test_pack_round_trip_is_exact():
+    extra = b"\n| ID | Name |\n|----|------|\n| ENV-001 | Prod |\n<!-- sotb-disable SOT201 -->\n"
+    doc = parse_document(SAMPLE + extra, "SoT/x.md", "sot", ParseOptions(table_prefixes=frozenset({"ENV"})))
+    assert doc.entries and doc.refs and doc.tables and doc.suppressions
+    back = unpack(pack(doc))
+    assert back == doc
+    assert [type(r).__name__ for r in back.entries[0].refs][:1] == ["Ref"]
+    assert back.entries[0].field("Status").value == "Active"
