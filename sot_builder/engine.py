@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sot_builder.diagnostics import Diagnostic, Severity, SotbError
-from sot_builder.model import Document
-from sot_builder.rules import all_rules
+from sot_builder.model import Document, Suppression
+from sot_builder.rules import all_rules, rule_by_code
 from sot_builder.rules.base import Rule
 
 UNUSED_SUPPRESSION = "SOT005"
@@ -22,14 +22,28 @@ class Selection:
     per_path_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
-def _matches(rule_: Rule, token: str) -> bool:
-    """A selector is a code ("SOT201"), a code prefix ("SOT2") or a rule name."""
+def _specificity(rule_: Rule, token: str) -> int:
+    """How closely a selector names a rule: -1 no match, 0 ALL, prefix length, 100 exact.
+
+    A selector is a code ("SOT201"), a code prefix ("SOT2"), a rule name or ALL.
+    """
     token = token.strip()
-    if token.upper() == "ALL":
-        return True
-    return rule_.code == token.upper() or rule_.name == token or (
-        token.upper().startswith("SOT") and rule_.code.startswith(token.upper())
-    )
+    upper = token.upper()
+    if upper == "ALL":
+        return 0
+    if rule_.code == upper or rule_.name == token:
+        return 100
+    if upper.startswith("SOT") and rule_.code.startswith(upper):
+        return len(upper)
+    return -1
+
+
+def _matches(rule_: Rule, token: str) -> bool:
+    return _specificity(rule_, token) >= 0
+
+
+def _best(rule_: Rule, tokens: Iterable[str]) -> int:
+    return max((_specificity(rule_, t) for t in tokens), default=-1)
 
 
 def check_selectors(tokens: Iterable[str], source: str) -> None:
@@ -41,16 +55,19 @@ def check_selectors(tokens: Iterable[str], source: str) -> None:
 
 def active_rules(config_values: dict, extra_select: Sequence[str] = (),
                  extra_ignore: Sequence[str] = ()) -> list[Rule]:
-    select = list(config_values.get("select") or []) + list(extra_select)
+    """The rules to run. Command-line `--select` replaces the configured `select`;
+    `--ignore` adds to `ignore`. The more specific selector wins; on a tie, ignore wins."""
+    select = list(extra_select) if extra_select else list(config_values.get("select") or [])
     ignore = list(config_values.get("ignore") or []) + list(extra_ignore)
     check_selectors(select + ignore, "configuration")
     severities = config_values.get("severity") or {}
     check_selectors(severities, "configuration [severity]")
+    per_path = config_values.get("per_path_ignores") or {}
+    check_selectors((t for tokens in per_path.values() for t in tokens), "configuration [per_path_ignores]")
     out = []
     for r in all_rules():
-        if select and not any(_matches(r, t) for t in select):
-            continue
-        if any(_matches(r, t) for t in ignore):
+        chosen = _best(r, select) if select else 0
+        if chosen < 0 or _best(r, ignore) >= chosen:
             continue
         level = _severity_for(r, severities)
         if level == "off":
@@ -62,10 +79,13 @@ def active_rules(config_values: dict, extra_select: Sequence[str] = (),
 
 
 def _severity_for(r: Rule, severities: dict[str, str]) -> str:
-    for token, level in severities.items():
-        if _matches(r, token):
-            return level
-    return ""
+    """The level of the most specific selector naming the rule ("" = its default)."""
+    best, level = -1, ""
+    for token, value in severities.items():
+        score = _specificity(r, token)
+        if score > best:
+            best, level = score, value
+    return level
 
 
 def run(project, rules: Sequence[Rule]) -> list[Diagnostic]:
@@ -76,82 +96,172 @@ def run(project, rules: Sequence[Rule]) -> list[Diagnostic]:
                 d = d.with_severity(r.severity)
             diags.append(d)
     diags = _per_path(diags, project.config["per_path_ignores"])
-    want_unused = any(r.code == UNUSED_SUPPRESSION for r in rules)
     unused_rule = next((r for r in rules if r.code == UNUSED_SUPPRESSION), None)
-    diags = apply_suppressions(project.documents, diags, unused_rule if want_unused else None)
+    diags = apply_suppressions(project.documents, diags, unused_rule, {r.code for r in rules})
     return sorted(set(diags), key=lambda d: d.sort_key)
 
 
 def _per_path(diags: list[Diagnostic], per_path: dict[str, list[str]]) -> list[Diagnostic]:
     if not per_path:
         return diags
+    return [
+        d for d in diags
+        if not any(fnmatch.fnmatch(d.path, pattern) and any(_names(t, d) for t in tokens)
+                   for pattern, tokens in per_path.items())
+    ]
+
+
+def _names(selector: str, d: Diagnostic) -> bool:
+    """Whether a selector (code, code prefix, rule name or ALL) names the diagnostic's rule."""
+    upper = selector.upper()
+    return upper == "ALL" or d.code == upper or d.name == selector or (
+        upper.startswith("SOT") and d.code.startswith(upper)
+    )
+
+
+# -- inline suppressions ---------------------------------------------------------------
+
+
+def _selectors(s: Suppression) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(known selectors as codes or code prefixes, unknown tokens); text after `--` is a reason."""
+    known: list[str] = []
+    unknown: list[str] = []
+    for token in s.codes:
+        if token.startswith("--"):
+            break
+        token = token.strip(",;:")
+        if not token:
+            continue
+        r = rule_by_code(token.upper()) or rule_by_code(token)
+        if r is not None:
+            known.append(r.code)
+        elif token.upper().startswith("SOT") and any(
+            x.code.startswith(token.upper()) for x in all_rules()
+        ):
+            known.append(token.upper())
+        else:
+            unknown.append(token)
+    return tuple(known), tuple(unknown)
+
+
+@dataclass(frozen=True)
+class _Comment:
+    index: int
+    kind: str
+    line: int
+    selectors: tuple[str, ...]  # codes or code prefixes
+    unknown: tuple[str, ...]  # tokens naming no rule
+
+    @property
+    def blanket(self) -> bool:
+        """A comment naming no rule at all covers every rule."""
+        return not self.selectors and not self.unknown
+
+    def covers(self, code: str) -> bool:
+        return self.blanket or any(code.startswith(s) for s in self.selectors)
+
+
+def _comments(doc: Document) -> list[_Comment]:
     out = []
-    for d in diags:
-        ignored = False
-        for pattern, tokens in per_path.items():
-            if fnmatch.fnmatch(d.path, pattern) and any(
-                t.upper() == "ALL" or d.code == t.upper() or d.name == t or d.code.startswith(t.upper())
-                for t in tokens
-            ):
-                ignored = True
-                break
-        if not ignored:
-            out.append(d)
+    for k, s in enumerate(doc.suppressions):
+        known, unknown = _selectors(s)
+        out.append(_Comment(k, s.kind, s.line, known, unknown))
     return out
-
-
-def _covers(codes: tuple[str, ...], d: Diagnostic) -> bool:
-    return not codes or any(c.upper() == d.code or c == d.name or d.code.startswith(c.upper()) for c in codes)
 
 
 def apply_suppressions(docs: Sequence[Document], diags: list[Diagnostic],
-                       unused_rule: Rule | None) -> list[Diagnostic]:
-    """Drop problems silenced by `<!-- sotb-disable ... -->` comments; report unused ones."""
+                       unused_rule: Rule | None, active_codes: set[str] | None = None) -> list[Diagnostic]:
+    """Drop problems silenced by `<!-- sotb-disable ... -->` comments; report unused ones.
+
+    An unused comment is reported (as `unused_rule`) unless every rule it names is
+    switched off anyway; comments naming unknown rules are always reported.
+    """
     by_path: dict[str, list[Diagnostic]] = {}
     for d in diags:
         by_path.setdefault(d.path, []).append(d)
-    out: list[Diagnostic] = [d for d in diags if d.path not in {doc.path for doc in docs if doc.suppressions}]
-    for doc in docs:
-        if not doc.suppressions:
-            continue
-        used = [False] * len(doc.suppressions)
+    with_comments = {doc.path: doc for doc in docs if doc.suppressions}
+    out: list[Diagnostic] = [d for d in diags if d.path not in with_comments]
+    for doc in with_comments.values():
+        comments = _comments(doc)
+        used: set[int] = set()
         for d in by_path.get(doc.path, []):
-            hit = _suppressed_by(doc, d)
+            hit = suppressed_by(comments, d.code, d.line)
             if hit is None:
                 out.append(d)
             else:
-                used[hit] = True
-        if unused_rule is None:
-            continue
-        for k, s in enumerate(doc.suppressions):
-            if s.kind == "enable" or used[k]:
-                continue
-            codes = ", ".join(s.codes) or "all rules"
-            out.append(unused_rule.diag(doc.path, s.line, 1,
-                                        msg=f"unused suppression 'sotb-{s.kind}' for {codes}"))
+                used.add(hit)
+        if unused_rule is not None:
+            out.extend(_unused(doc, comments, used, unused_rule, active_codes))
     return out
 
 
-def _suppressed_by(doc: Document, d: Diagnostic) -> int | None:
-    """Index of the suppression comment that silences `d`, if any."""
-    active: dict[int, tuple[str, ...]] = {}
-    for k, s in enumerate(doc.suppressions):
-        if s.kind == "disable-file" and _covers(s.codes, d):
-            return k
-        if s.kind == "disable-next-line" and d.line == s.line + 1 and _covers(s.codes, d):
-            return k
-    for k, s in enumerate(doc.suppressions):
-        if s.line > d.line:
+def _unused(doc: Document, comments: list[_Comment], used: set[int], unused_rule: Rule,
+            active_codes: set[str] | None) -> list[Diagnostic]:
+    candidates = [c for c in comments if _is_unused(c, used, active_codes)]
+    silenced = set()
+    for c in candidates:  # a comment naming SOT005 may silence the report of another one
+        j = suppressed_by(comments, unused_rule.code, c.line, exclude=c.index, explicit=True)
+        if j is not None:
+            silenced.add(c.index)
+            used.add(j)
+    out = []
+    for c in candidates:
+        if c.index in silenced or (c.index in used and not c.unknown):
+            continue
+        if c.unknown:
+            what = ", ".join(f"'{t}'" for t in c.unknown)
+            msg = f"'sotb-{c.kind}' names unknown rules {what}; put a reason after ' -- '"
+        else:
+            what = ", ".join(c.selectors) if not c.blanket else "all rules"
+            msg = f"unused suppression 'sotb-{c.kind}' for {what}"
+        out.append(unused_rule.diag(doc.path, c.line, 1, msg=msg))
+    return out
+
+
+def _is_unused(c: _Comment, used: set[int], active_codes: set[str] | None) -> bool:
+    if c.unknown:
+        return True
+    if c.kind == "enable" or c.index in used:
+        return False
+    # a comment for rules that are all switched off has nothing to silence: not worth a report
+    return active_codes is None or c.blanket or any(
+        code.startswith(s) for s in c.selectors for code in active_codes
+    )
+
+
+def suppressed_by(comments: Sequence[_Comment], code: str, line: int, exclude: int = -1,
+                  explicit: bool = False) -> int | None:
+    """Index of the comment that silences a problem `code` at `line`, if any.
+
+    `disable-file` covers the file, `disable-next-line` the line below it, and
+    `disable` the lines from it to the matching `enable` (or the end of the file).
+    `explicit` only counts comments that name the code (not bare ones).
+    """
+    def applies(c: _Comment) -> bool:
+        return c.index != exclude and c.covers(code) and not (explicit and c.blanket)
+
+    for c in comments:
+        if c.kind == "disable-file" and applies(c):
+            return c.index
+        if c.kind == "disable-next-line" and line == c.line + 1 and applies(c):
+            return c.index
+    active: list[_Comment] = []
+    for c in comments:
+        if c.line > line:
             break
-        if s.kind == "disable":
-            active[k] = s.codes
-        elif s.kind == "enable":
-            for j in [j for j, codes in active.items() if not s.codes or set(s.codes) & set(codes) or not codes]:
-                del active[j]
-    for k, codes in active.items():
-        if _covers(codes, d):
-            return k
+        if c.kind == "disable":
+            active.append(c)
+        elif c.kind == "enable":
+            active = [a for a in active if not _ends(c, code)]
+    for a in reversed(active):
+        if applies(a):
+            return a.index
     return None
+
+
+def _ends(enable: _Comment, code: str) -> bool:
+    """Whether `enable` re-enables problems of `code` (ending earlier `disable`s for it)."""
+    return enable.covers(code)
 
 
 def count(diags: Sequence[Diagnostic]) -> dict[str, int]:
