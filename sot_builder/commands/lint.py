@@ -31,8 +31,7 @@ def lint(paths, fmt, strict, select, ignore, no_cache, changed_since, fix, outpu
     PATHS may name the project folder, or files whose problems alone are reported
     (the whole registry is always loaded: cross-file rules need it).
     """
-    from sot_builder import engine
-    from sot_builder.project import load_project
+    from sot_builder import engine, lintrun
 
     start, only = _split_paths(paths)
     config = load(start, config_path)
@@ -40,9 +39,8 @@ def lint(paths, fmt, strict, select, ignore, no_cache, changed_since, fix, outpu
         from sot_builder.sync import sync_project
 
         sync_project(config, write=True)
-    project = load_project(config, use_cache=not no_cache)
     rules = engine.active_rules(config.values, select, ignore)
-    diags = engine.run(project, rules)
+    diags, files_checked = lintrun.lint(config, rules, use_cache=not no_cache)
     if only:
         wanted = {_project_rel(config, p) for p in only}
         diags = [d for d in diags if d.path in wanted or any(d.path.startswith(w + "/") for w in wanted)]
@@ -55,7 +53,7 @@ def lint(paths, fmt, strict, select, ignore, no_cache, changed_since, fix, outpu
 
     shown = for_display(config, diags)
     text = render(fmt, shown, all_rules(), color=use_color() and output is None,
-                  files_checked=len(project.documents), tool_version=__version__)
+                  files_checked=files_checked, tool_version=__version__)
     if output:
         output.write_text(text, encoding="utf-8")
     else:
@@ -84,22 +82,28 @@ def _project_rel(config, path: Path) -> str:
 
 
 def _changed_files(project_dir: Path, ref: str) -> set[str]:
-    """Files changed since `ref` (committed, staged or not), relative to the project dir."""
-    def git(*args: str) -> list[str]:
+    """Files changed since `ref` (committed, staged or not, or untracked), relative to the project dir."""
+    def git(*args: str) -> str:
         try:
-            out = subprocess.run(["git", *args], cwd=project_dir, capture_output=True, text=True, check=True)
+            out = subprocess.run(["git", *args], cwd=project_dir, capture_output=True, check=True)
         except FileNotFoundError:
             raise SotbError("--changed-since needs git on PATH")
         except subprocess.CalledProcessError as exc:
-            raise SotbError(f"git failed: {exc.stderr.strip() or exc}")
-        return [ln for ln in out.stdout.splitlines() if ln]
+            message = exc.stderr.decode("utf-8", "replace").strip()
+            raise SotbError(f"git failed: {message or exc}")
+        return out.stdout.decode("utf-8", "surrogateescape")
 
-    top = Path(git("rev-parse", "--show-toplevel")[0])
-    names = set(git("diff", "--name-only", ref, "--")) | set(git("ls-files", "--others", "--exclude-standard"))
+    if ref.startswith("-"):
+        raise SotbError(f"--changed-since: not a git ref: {ref!r}")
+    top = Path(git("rev-parse", "--show-toplevel").rstrip("\n")).resolve()
+    # -z: names unquoted; --no-relative / --full-name: names relative to the top folder
+    changed = git("diff", "--name-only", "--no-relative", "-z", ref, "--").split("\0")
+    untracked = git("ls-files", "--others", "--exclude-standard", "--full-name", "-z").split("\0")
+    base = project_dir.resolve()
     out = set()
-    for name in names:
+    for name in filter(None, set(changed) | set(untracked)):
         try:
-            out.add((top / name).resolve().relative_to(project_dir.resolve()).as_posix())
+            out.add((top / name).relative_to(base).as_posix())
         except ValueError:
             continue
     return out
