@@ -50,7 +50,11 @@ def unreadable(project, r: Rule) -> Iterator[Diagnostic]:
 
     Bad: a file `SoT/SoT.NOTES.md` saved as Latin-1 with `café`.
 
-    Good: the same file saved as UTF-8.
+    Good: the same file saved as UTF-8:
+    ```markdown
+    # Notes
+    Café opening hours
+    ```
     """
     return _problems(project, r)
 

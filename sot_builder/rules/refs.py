@@ -254,7 +254,12 @@ def placeholder_target(project, r: Rule) -> Iterator[Diagnostic]:
     - [BR-012](SoT.BUSINESS_RULES.md#br-012-rule-name)
     ```
 
-    Good: fill in BR-012 first, then reference it.
+    Good: fill in BR-012 first, then reference it:
+    ```markdown
+    ## BR-012: Refund window
+    ...
+    - [BR-012](SoT.BUSINESS_RULES.md#br-012-refund-window)
+    ```
     """
     for doc in project.documents:
         for ref in doc.refs:
@@ -297,7 +302,7 @@ def deprecated_target(project, r: Rule) -> Iterator[Diagnostic]:
 
     Bad: an Active entry listing `[BR-005](#br-005-old-name-deprecated)`.
 
-    Good: it lists the entry that superseded BR-005.
+    Good: it lists the entry that superseded BR-005, `[BR-009](#br-009-refund-window)`.
     """
     for doc in project.documents:
         if doc.role != "sot":
