@@ -36,6 +36,7 @@ class Project:
     by_path: dict[str, Document] = field(default_factory=dict)
     definitions: dict[str, list[Entry]] = field(default_factory=dict)
     refs_to: dict[str, list[Ref]] = field(default_factory=dict)
+    checked_paths: dict[str, bool] = field(default_factory=dict)  # paths asked about by exists()
 
     def __post_init__(self) -> None:
         self.reindex()
@@ -110,13 +111,18 @@ class Project:
         return joined, True
 
     def exists(self, rel: str) -> bool:
+        """Does a project-relative path exist? Answers are remembered (see `lintrun`)."""
         if rel in self.by_path:
             return True
-        target = self.project_dir / rel
+        known = self.checked_paths.get(rel)
+        if known is not None:
+            return known
         try:
-            return target.exists()
+            found = (self.project_dir / rel).exists()
         except OSError:
-            return False
+            found = False
+        self.checked_paths[rel] = found
+        return found
 
 
 def discover(config: Config) -> list[SourceFile]:
