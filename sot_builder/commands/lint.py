@@ -39,7 +39,7 @@ def lint(paths, fmt, strict, select, ignore, no_cache, changed_since, fix, outpu
         from sot_builder.sync import sync_project
 
         sync_project(config, write=True)
-    rules = engine.active_rules(config.values, select, ignore)
+    rules = engine.active_rules(config.values, _split(select), _split(ignore))
     diags, files_checked = lintrun.lint(config, rules, use_cache=not no_cache)
     if only:
         wanted = {_project_rel(config, p) for p in only}
@@ -61,6 +61,11 @@ def lint(paths, fmt, strict, select, ignore, no_cache, changed_since, fix, outpu
     strict = config["strict"] if strict is None else strict
     failing = any(d.severity == Severity.ERROR or (strict and d.severity == Severity.WARNING) for d in diags)
     set_exit(1 if failing else 0)
+
+
+def _split(tokens: tuple[str, ...]) -> list[str]:
+    """`--select SOT1,SOT2 --select SOT301` -> ["SOT1", "SOT2", "SOT301"]."""
+    return [t.strip() for token in tokens for t in token.split(",") if t.strip()]
 
 
 def _split_paths(paths: tuple[Path, ...]) -> tuple[Path | None, list[Path]]:
