@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_right
+from itertools import accumulate
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -35,7 +37,8 @@ ID_RE = re.compile(ID_PATTERN)
 ID_FULL_RE = re.compile(r"^([A-Z]{2,5})(?:-([A-Z]{2,5}))?-(\d{3,9})$")
 FRAGMENT_ID_RE = re.compile(r"^([a-z]{2,5})(?:-([a-z]{2,5}))?-(\d{3,9})(?![0-9a-z_])")
 RANGE_RE = re.compile(
-    ID_PATTERN + r"\s*(?:→|->|=>|⇒|\.\.\.?|…|–|—|\s-\s|\bto\b|\bthrough\b|\bthru\b)\s*" + ID_PATTERN
+    ID_PATTERN + r"[ \t]*(?:→|->|=>|⇒|\.\.\.?|…|–|—|[ \t]-[ \t]|\bto\b|\bthrough\b|\bthru\b)[ \t]*"
+    + ID_PATTERN
 )
 
 _HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
@@ -47,11 +50,11 @@ _ENTRY_HEAD_RE = re.compile(
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _ANCHOR_RE = re.compile(r"<a\s+(?:[^>]*?\s)?(?:id|name)\s*=\s*[\"']([^\"']+)[\"']", re.I)
 _LINK_RE = re.compile(
-    r"(!?)\[((?:[^\[\]\\]|\\.|\[[^\]]*\])*)\]\(\s*(<[^>]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)"
-    r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)"
+    r"(!?)\[((?:[^\[\]\\\n]|\\.|\[[^\]\n]*\])*)\]\([ \t]*(<[^>\n]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)"
+    r"(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*\)"
 )
 _REFDEF_RE = re.compile(r"^ {0,3}\[([^\]]+)\]:\s*(\S+)")
-_REFLINK_RE = re.compile(r"(!?)\[((?:[^\[\]\\]|\\.)*)\]\[([^\]]*)\]")
+_REFLINK_RE = re.compile(r"(!?)\[((?:[^\[\]\\\n]|\\.)*)\]\[([^\]\n]*)\]")
 _FIELD_RE = re.compile(
     r"^\s*(?:[-*+]\s+)?\*\*([^*\n]{1,80}?)(?::\*\*|\*\*\s*:)[ \t]*(.*?)\s*$"
 )
@@ -159,6 +162,10 @@ class _Parser:
         self.entries: list[dict] = []  # open and closed entry builders
         self.slugger = Slugger()
         self.stack: list[Heading] = []  # the chain of open headings, outermost first
+        self.visible = [""] * len(lines)  # text that counts, per line ("" = hidden)
+        self.table_lines: set[int] = set()
+        self.line_field: dict[int, str] = {}  # field name, or bold label above a list
+        self.line_owner: dict[int, int] = {}  # table rows that are entries: entry index
 
     # -- driver ---------------------------------------------------------------
     def run(self) -> Document:
@@ -320,7 +327,7 @@ class _Parser:
                     "heading": heading_text,
                     "heading_line": heading_line,
                 }
-                self.inline(line, lineno, "table", label)
+                self.mark(lineno, line, table=True)
                 i += 1
                 continue
             if first == "[":
@@ -333,7 +340,7 @@ class _Parser:
                 label, field = self.field_line(line, lineno, label)
             elif label and not _LIST_RE.match(line):
                 label = ""
-            self.inline(line, lineno, "", label, field=field)
+            self.mark(lineno, line, field=field or label)
         if table is not None:
             self.close_table(table)
         if fence is not None:
@@ -345,6 +352,7 @@ class _Parser:
                 ParseProblem("SOT003", "HTML comment is never closed; the rest of the file is hidden", comment_line)
             )
         self.close_entries(n, 0)
+        self.inline_pass()
 
     def comment_markers(self, line: str, lineno: int) -> bool:
         """Record suppression and region markers; True when the line is only a marker."""
@@ -379,12 +387,13 @@ class _Parser:
     # -- headings and entries -------------------------------------------------
     def heading(self, level: int, text: str, lineno: int, line: str) -> None:
         explicit = ""
-        m = _EXPLICIT_RE.search(text)
-        if m:
-            explicit = m.group(1)
-            text = text[: m.start()]
-            self.explicit.add(explicit)
-        anchor_tags = [a.group(1) for a in _ANCHOR_RE.finditer(text)]
+        if "{#" in text:
+            m = _EXPLICIT_RE.search(text)
+            if m:
+                explicit = m.group(1)
+                text = text[: m.start()]
+                self.explicit.add(explicit)
+        anchor_tags = [a.group(1) for a in _ANCHOR_RE.finditer(text)] if "<a" in text else []
         for a in anchor_tags:
             self.explicit.add(a)
         slug = self.slugger(text)
@@ -394,7 +403,7 @@ class _Parser:
             self.stack.pop()
         deprecated_parent = any(_DEPRECATED_RE.search(h.text) for h in self.stack)
         self.stack.append(heading)
-        plain = re.sub(r"<a\s[^>]*>\s*</a>", "", text).strip()
+        plain = (re.sub(r"<a\s[^>]*>\s*</a>", "", text) if "<a" in text else text).strip()
         m = _ENTRY_HEAD_RE.match(plain) if self.opts.entries else None
         if m and RANGE_RE.match(plain):
             m = None
@@ -404,7 +413,7 @@ class _Parser:
         if entry is not None:
             # a sub-heading inside an entry starts a section
             entry["sections"].append([text.strip(), level, lineno, 0])
-            self.inline(line, lineno, "heading", "")
+            self.mark(lineno, line)
             return
         if m:
             title = m.group(5).strip()
@@ -412,9 +421,9 @@ class _Parser:
             self.open_entry(m, title, level, lineno, line.find(m.group(1)) + 1, slug,
                             extra + anchor_tags, deprecated_parent)
             # IDs in the title after the entry's own ID are references
-            self.inline(line, lineno, "heading", "", skip=m.group(1))
+            self.mark(lineno, line, skip=m.group(1))
             return
-        self.inline(line, lineno, "heading", "")
+        self.mark(lineno, line)
 
     def open_entry(self, m: re.Match, title: str, level: int, lineno: int, col: int,
                    slug: str, anchors: list[str], deprecated_parent: bool) -> None:
@@ -499,14 +508,15 @@ class _Parser:
         if self.opts.entries and self.opts.table_prefixes and cells:
             m = _TABLE_ID_CELL_RE.match(cells[0])
             if m and m.group(1).split("-")[0] in self.opts.table_prefixes:
-                source = m.group(1)
-                self.table_entry(table, cells, line, lineno, source)
-        self.inline(line, lineno, "table", "", skip=source, source=source)
+                if self.table_entry(table, cells, line, lineno, m.group(1)):
+                    source = m.group(1)
+        self.mark(lineno, line, table=True, skip=source,
+                  owner=len(self.entries) - 1 if source else -1)
 
-    def table_entry(self, table: dict, cells: list[str], line: str, lineno: int, id_: str) -> None:
+    def table_entry(self, table: dict, cells: list[str], line: str, lineno: int, id_: str) -> bool:
         e = self.current_entry()
         if e is not None and e["level"]:
-            return  # rows inside a heading entry belong to that entry
+            return False  # rows inside a heading entry belong to that entry
         parts = split_id(id_)
         assert parts is not None
         header = table["header"]
@@ -522,6 +532,7 @@ class _Parser:
             "anchor": "", "anchors": [], "fields": fields, "sections": [], "refs": [],
             "placeholders": [], "end": lineno, "in_deprecated": False,
         })
+        return True
 
     def close_table(self, table: dict) -> None:
         self.tables.append(Table(
@@ -530,89 +541,99 @@ class _Parser:
         ))
 
     # -- inline: links, IDs, code spans -----------------------------------------
-    def inline(self, line: str, lineno: int, where: str, label: str,
-               skip: str = "", source: str = "", field: str = "") -> None:
-        has_link = "[" in line
-        if not has_link and not ID_RE.search(line):
-            self.placeholders(line, lineno)
+    def mark(self, lineno: int, line: str, table: bool = False, field: str = "",
+             skip: str = "", owner: int = -1) -> None:
+        """Record a line's visible text and context for the inline pass."""
+        if skip:
+            at = line.find(skip)
+            if at >= 0:
+                line = line[:at] + " " * len(skip) + line[at + len(skip):]
+        self.visible[lineno - 1] = line
+        if table:
+            self.table_lines.add(lineno)
+        if field:
+            self.line_field[lineno] = field
+        if owner >= 0:
+            self.line_owner[lineno] = owner
+
+    # -- inline: links, IDs, code spans, over the whole visible text -----------
+    def inline_pass(self) -> None:
+        visible = self.visible
+        text = "\n".join(visible)
+        if not ID_RE.search(text) and "[" not in text and "{" not in text:
             return
-        e = self.current_entry()
-        if not source and e is not None:
-            source = e["id"]
-        section = e["sections"][-1][0] if e is not None and e["sections"] else ""
-        field = field or label
-        text = line
-        found: list[Ref] = []
-        if "`" in text:
-            text = self.code_spans(text, lineno, found, source, section, field)
-        if has_link:
-            text = self.links(text, line, lineno, found, source, section, field)
-        matches = list(ID_RE.finditer(text))
-        if len(matches) > 1:
-            masked = _mask_ranges(text)
-            if masked is not text:
-                matches = list(ID_RE.finditer(masked))
-        kind = "table" if where == "table" else "bare"
-        skipped = False
-        for m in matches:
-            ident = m.group(0)
-            if ident == skip and not skipped:
-                skipped = True
-                continue
-            found.append(Ref(ident, lineno, m.start() + 1, kind, source=source,
-                             section=section, field=field))
-        if found:
-            if len(found) > 1:
-                found.sort(key=lambda r: r.column)
-            self.refs.extend(found)
-            if e is not None and source == e["id"]:
-                e["refs"].extend(found)
-        self.placeholders(text, lineno)
-
-    def code_spans(self, text: str, lineno: int, found: list[Ref], source: str,
-                   section: str, field: str) -> str:
-        def repl(m: re.Match) -> str:
-            if self.opts.code_spans:
-                for idm in ID_RE.finditer(_mask_ranges(m.group(2))):
-                    found.append(Ref(idm.group(0), lineno, m.start(2) + idm.start() + 1, "code",
-                                     source=source, section=section, field=field))
-            return " " * len(m.group(0))
-
-        return _CODE_RE.sub(repl, text)
-
-    def links(self, text: str, original: str, lineno: int, found: list[Ref], source: str,
-              section: str, field: str) -> str:
-        if "](" not in text and "][" not in text:
-            return text
+        starts = list(accumulate((len(s) + 1 for s in visible), initial=0))
+        owner, section = self.line_maps()
+        hits: list[tuple[int, str, str, re.Match | None, str]] = []  # (pos, kind, id, match, href)
         spans: list[tuple[int, int]] = []
-        for m in _LINK_RE.finditer(text):
-            href = m.group(3)
-            if href.startswith("<") and href.endswith(">"):
-                href = href[1:-1]
-            self.add_link(m, href, original, lineno, found, source, section, field)
-            spans.append((m.start(), m.end()))
-        if self.refdefs or "][" in text:
-            for m in _REFLINK_RE.finditer(text):
-                if any(a <= m.start() < b for a, b in spans):
-                    continue
-                key = (m.group(3) or m.group(2)).lower()
-                if key in self.refdefs:
-                    self.add_link(m, self.refdefs[key], original, lineno, found, source, section, field)
-                    spans.append((m.start(), m.end()))
-        if not spans:
-            return text
-        spans.sort()
-        parts = []
-        pos = 0
-        for a, b in spans:
-            parts.append(text[pos:a])
-            parts.append(" " * (b - a))
-            pos = b
-        parts.append(text[pos:])
-        return "".join(parts)
+        if "`" in text:
+            for m in _CODE_RE.finditer(text):
+                spans.append(m.span())
+                if self.opts.code_spans:
+                    inner = _mask_ranges(m.group(2))
+                    for idm in ID_RE.finditer(inner):
+                        hits.append((m.start(2) + idm.start(), "code", idm.group(0), None, ""))
+            text = _blank(text, spans)
+            spans = []
+        if "](" in text or "][" in text:
+            for m in _LINK_RE.finditer(text):
+                href = m.group(3)
+                if href.startswith("<") and href.endswith(">"):
+                    href = href[1:-1]
+                hits.append((m.start(), "link", "", m, href))
+                spans.append(m.span())
+            if self.refdefs and "][" in text:
+                for m in _REFLINK_RE.finditer(text):
+                    key = (m.group(3) or m.group(2)).lower()
+                    if key in self.refdefs and not any(a <= m.start() < b for a, b in spans):
+                        hits.append((m.start(), "link", "", m, self.refdefs[key]))
+                        spans.append(m.span())
+            text = _blank(text, spans)
+        text = _mask_ranges(text)
+        for m in ID_RE.finditer(text):
+            hits.append((m.start(), "bare", m.group(0), None, ""))
+        hits.sort(key=lambda h: h[0])
+        entry_refs: dict[int, list[Ref]] = {}
+        for pos, kind, ident, m, href in hits:
+            i = bisect_right(starts, pos) - 1
+            lineno = i + 1
+            col = pos - starts[i] + 1
+            k = self.line_owner.get(lineno, owner[i])
+            src = self.entries[k]["id"] if k >= 0 else ""
+            sec = section[i] if k >= 0 and lineno not in self.line_owner else ""
+            fld = self.line_field.get(lineno, "")
+            if kind == "link":
+                assert m is not None
+                end_col = m.end() - starts[i]
+                ref = self.link_ref(m, href, visible[i][end_col:], lineno, col, src, sec, fld)
+            else:
+                if kind == "bare" and lineno in self.table_lines:
+                    kind = "table"
+                ref = Ref(ident, lineno, col, kind, source=src, section=sec, field=fld)
+            self.refs.append(ref)
+            if k >= 0:
+                entry_refs.setdefault(k, []).append(ref)
+        for k, refs in entry_refs.items():
+            self.entries[k]["refs"] = refs
+        if "{" in text:
+            self.find_placeholders(text, starts, owner)
 
-    def add_link(self, m: re.Match, href: str, original: str, lineno: int, found: list[Ref],
-                 source: str, section: str, field: str) -> None:
+    def line_maps(self) -> tuple[list[int], list[str]]:
+        """Per line: the index of the heading entry holding it (-1: none), and its sub-section."""
+        n = len(self.lines)
+        owner = [-1] * n
+        section = [""] * n
+        for k, e in enumerate(self.entries):
+            if not e["level"]:
+                continue
+            a, b = e["line"] - 1, e["end"] or e["line"]
+            owner[a:b] = [k] * (b - a)
+            for title, _level, line, _end in e["sections"]:
+                section[line - 1:b] = [title] * (b - line + 1)
+        return owner, section
+
+    def link_ref(self, m: re.Match, href: str, after: str, lineno: int, col: int,
+                 source: str, section: str, field: str) -> Ref:
         label = m.group(2)
         file, _, fragment = href.partition("#")
         external = "://" in file or file.startswith(("mailto:", "tel:", "data:"))
@@ -623,23 +644,36 @@ class _Parser:
         else:
             idm = ID_RE.search(_mask_ranges(label)) if "-" in label else None
             target = idm.group(0) if idm else (fragment_id(fragment) if not external else "")
-        note = original[m.end():].strip()
+        note = after.strip()
         if note[:1] in ("-", "–", "—", ":", "|"):
             note = note[1:].lstrip()
-        found.append(Ref(
-            target, lineno, m.start() + 1, "link", label=label, href=href, file=file,
-            fragment=fragment, source=source, section=section, field=field, note=note,
-            is_image=bool(m.group(1)),
-        ))
+        return Ref(target, lineno, col, "link", label=label, href=href, file=file,
+                   fragment=fragment, source=source, section=section, field=field, note=note,
+                   is_image=bool(m.group(1)))
 
-    def placeholders(self, text: str, lineno: int) -> None:
-        if "{" not in text:
-            return
-        e = self.current_entry()
-        if e is None:
-            return
+    def find_placeholders(self, text: str, starts: list[int], owner: list[int]) -> None:
         for m in _PLACEHOLDER_RE.finditer(text):
-            e["placeholders"].append((m.group(0), lineno))
+            i = bisect_right(starts, m.start()) - 1
+            k = self.line_owner.get(i + 1, owner[i])
+            if k >= 0:
+                self.entries[k]["placeholders"].append((m.group(0), i + 1))
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    """Replace each span of `text` by spaces (positions and newlines kept)."""
+    if not spans:
+        return text
+    spans.sort()
+    parts = []
+    pos = 0
+    for a, b in spans:
+        if a < pos:
+            continue
+        parts.append(text[pos:a])
+        parts.append(" " * (b - a))
+        pos = b
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 def _alias_count(source: str, loader: type) -> int:
@@ -677,12 +711,7 @@ def _mask_ranges(text: str) -> str:
     if "-" not in text:
         return text
     spans = [m.span() for m in RANGE_RE.finditer(text) if m.group(1) == m.group(4)]
-    if not spans:
-        return text
-    chars = list(text)
-    for a, b in spans:
-        chars[a:b] = " " * (b - a)
-    return "".join(chars)
+    return _blank(text, spans) if spans else text
 
 
 def _cells(line: str) -> list[str]:

@@ -16,8 +16,13 @@ _EMPHASIS = re.compile(r"(\*{1,3}|~~|(?<!\w)_{1,3})(?=\S)(.+?)(?<=\S)\1(?!\w)")
 _DROP = re.compile(r"[^\w\- ]", re.UNICODE)
 
 
+_SPECIAL = frozenset("[]<`*_~")
+
+
 def heading_text(markdown: str) -> str:
     """Plain text of an inline Markdown heading, as GitHub renders it."""
+    if _SPECIAL.isdisjoint(markdown):
+        return markdown.strip()
     text = _LINK.sub(r"\1", markdown)
     text = _REF_LINK.sub(r"\1", text)
     text = _HTML_TAG.sub("", text)
