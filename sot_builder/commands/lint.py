@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -51,7 +53,8 @@ def lint(paths, fmt, strict, select, ignore, no_cache, changed_since, fix, outpu
 
     from sot_builder.rules import all_rules
 
-    shown = for_display(config, diags)
+    shown = _for_ci(config, diags, os.environ.get("GITHUB_WORKSPACE")) if fmt in ("github", "sarif") \
+        else for_display(config, diags)
     text = render(fmt, shown, all_rules(), color=use_color() and output is None,
                   files_checked=files_checked, tool_version=__version__)
     if output:
@@ -61,6 +64,20 @@ def lint(paths, fmt, strict, select, ignore, no_cache, changed_since, fix, outpu
     strict = config["strict"] if strict is None else strict
     failing = any(d.severity == Severity.ERROR or (strict and d.severity == Severity.WARNING) for d in diags)
     set_exit(1 if failing else 0)
+
+
+def _for_ci(config, diags: list, workspace: str | None) -> list:
+    """GitHub resolves annotation and SARIF paths against the checkout, not the working folder."""
+    if not workspace:
+        return for_display(config, diags)
+    base = Path(workspace).resolve()
+    try:
+        prefix = config.project_dir.resolve().relative_to(base).as_posix()
+    except ValueError:
+        return for_display(config, diags)
+    if prefix == ".":
+        return list(diags)
+    return [replace(d, path=f"{prefix}/{d.path}") for d in diags]
 
 
 def _split(tokens: tuple[str, ...]) -> list[str]:
