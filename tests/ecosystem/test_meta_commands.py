@@ -15,7 +15,7 @@ from sot_builder.config import DEFAULTS
 from sot_builder.paths import schemas_dir
 from sot_builder.ruledocs import render_page, render_rule
 from sot_builder.rules import all_rules
-from sot_builder.slugs import slug
+from sot_builder.parse import parse_document
 
 REPO = Path(__file__).resolve().parents[2]
 RULES_MD = REPO / "docs" / "rules.md"
@@ -75,8 +75,8 @@ def test_rules_page_is_up_to_date() -> None:
 
 
 def test_every_help_uri_lands_on_a_heading_of_the_rules_page() -> None:
-    text = RULES_MD.read_text(encoding="utf-8")
-    anchors = {slug(m.group(1)) for m in re.finditer(r"^#{1,6} (.+)$", text, re.M)}
+    page = parse_document(RULES_MD.read_bytes(), "docs/rules.md", "doc")
+    anchors = {h.slug for h in page.headings}
     for r in all_rules():
         page, _, fragment = r.help_uri.partition("#")
         assert page.endswith("/docs/rules.md")
