@@ -132,6 +132,9 @@ def _selectors(s: Suppression) -> tuple[tuple[str, ...], tuple[str, ...]]:
         token = token.strip(",;:")
         if not token:
             continue
+        if token.upper() == "ALL":
+            known.append("SOT")
+            continue
         r = rule_by_code(token.upper()) or rule_by_code(token)
         if r is not None:
             known.append(r.code)

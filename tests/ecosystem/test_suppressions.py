@@ -46,7 +46,7 @@ def test_disable_next_line_only_silences_the_codes_it_names() -> None:
     assert check(text, problems_on([3])) == [(2, "SOT005"), (3, "SOT201")]
 
 
-@pytest.mark.parametrize("selector", ["SOT201", "sot201", "SOT2", "undefined-id", "SOT201,SOT202"])
+@pytest.mark.parametrize("selector", ["SOT201", "sot201", "SOT2", "undefined-id", "SOT201,SOT202", "ALL"])
 def test_selectors_are_codes_prefixes_or_names(selector: str) -> None:
     text = f"# T\n<!-- sotb-disable-next-line {selector} -->\nbad\n"
     assert check(text, problems_on([3], name="undefined-id")) == []
