@@ -1,0 +1,196 @@
+"""SOT208: bidirectional references — every required relation is answered by its inverse.
+
+When entry A references entry B under a relation (a relation section such as
+"Integration Points", a reference field such as `**Affects Tables**:`, or an
+annotation `- [API-045](...) — implements: ...`), B must reference A back.
+
+Which relations need the way back:
+
+- By default, the relation's `back_reference` flag in A's type definition
+  (looked up in A's type, else in any type that defines a relation of that
+  name for B's prefix).
+- The `back_references` configuration table overrides this per source prefix:
+  `PREFIX = true` keeps the type definitions' flags, `PREFIX = false` never
+  requires back-references for references made by PREFIX entries, and
+  `PREFIX = ["API", "BR"]` requires them for references to exactly those
+  target prefixes, whatever the relation (and for no other target prefix).
+  The override is one-directional: `MIG = false` frees MIG entries from
+  being answered, not DBT entries.
+
+What counts as the way back: any reference from B to A that expresses the
+inverse relation, or the generic `related` relation (a "Related" / "See Also"
+section). A plain mention of A in B's prose does not count. Deprecated
+entries neither demand nor owe back-references.
+
+The missing side is reported at B, naming the relation and the section where
+the back-reference belongs: the first section the inverse relation lists in
+B's type definition, else "Related". `sotb sync` inserts it there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sot_builder.diagnostics import Diagnostic, Severity
+from sot_builder.model import Entry, Ref
+from sot_builder.registry import Registry, RelationDef
+from sot_builder.rules.base import Rule, rule
+
+GENERIC_RELATION = "related"
+FALLBACK_SECTION = "Related"
+GENERIC_SECTIONS = ("Related", "Related IDs", "Cross-References", "See Also")
+
+
+@dataclass(frozen=True)
+class MissingBackRef:
+    """Entry `target` should reference `source` under `inverse`, and does not."""
+
+    source: Entry  # A: states the relation
+    target: Entry  # B: lacks the way back
+    relation: str  # A's relation to B
+    inverse: str  # the relation B should state
+    section: str  # where the back-reference belongs in B
+    sections: tuple[str, ...]  # every section name that would do
+    field: str  # a reference field of B's type that carries the inverse, if any
+    ref: Ref  # A's reference to B
+
+
+def _relation_def(reg: Registry, prefix: str, name: str, target_prefix: str) -> RelationDef | None:
+    t = reg.get(prefix)
+    if t is not None:
+        for r in t.relations:
+            if r.name == name:
+                return r
+    for t in reg.unique_types():
+        for r in t.relations:
+            if r.name == name and (not r.targets or target_prefix in r.targets):
+                return r
+    return None
+
+
+def back_reference_required(project, source_prefix: str, target_prefix: str, relation: str) -> bool:
+    """Does a `relation` reference from a `source_prefix` entry to a `target_prefix` entry need an answer?"""
+    override = (project.config["back_references"] or {}).get(source_prefix, True)
+    if override is False:
+        return False
+    if isinstance(override, list):
+        return target_prefix in override
+    rd = _relation_def(project.registry, source_prefix, relation, target_prefix)
+    if rd is None or not rd.back_reference:
+        return False
+    return not rd.targets or target_prefix in rd.targets
+
+
+def back_reference_home(reg: Registry, target_prefix: str, inverse: str,
+                        source_prefix: str) -> tuple[str, tuple[str, ...], str]:
+    """(section, every acceptable section name, reference field) for a back-reference in a
+    `target_prefix` entry under relation `inverse` to a `source_prefix` entry."""
+    t = reg.get(target_prefix)
+    field = ""
+    names: list[str] = []
+    if t is not None:
+        for r in t.relations:
+            if r.name == inverse and (not r.targets or source_prefix in r.targets):
+                names.extend(s for s in r.sections if s)
+        for fd in t.fields:
+            if fd.relation == inverse and fd.relation:
+                field = fd.name
+                break
+    if not names:
+        generic = []
+        if t is not None:
+            generic = [s for r in t.relations if r.name == GENERIC_RELATION for s in r.sections if s]
+        names = generic or list(GENERIC_SECTIONS)
+        if FALLBACK_SECTION.casefold() in (n.casefold() for n in names):
+            names.remove(next(n for n in names if n.casefold() == FALLBACK_SECTION.casefold()))
+            names.insert(0, FALLBACK_SECTION)
+    return names[0], tuple(names), field
+
+
+def answers(reg: Registry, target: Entry, source_id: str, inverse: str) -> bool:
+    """Does `target` reference `source_id` under `inverse` or the generic relation?"""
+    for ref in target.refs:
+        if ref.target != source_id:
+            continue
+        rel = reg.relation_of(target.prefix, ref)
+        if rel and (rel == inverse or rel == GENERIC_RELATION):
+            return True
+    return False
+
+
+def missing_back_references(project) -> list[MissingBackRef]:
+    """Every (A, B) pair where A's relation to B needs an answer that B does not give."""
+    reg = project.registry
+    out: list[MissingBackRef] = []
+    seen: set[tuple[str, str]] = set()
+    for source in project.entries():
+        if source.deprecated or reg.get(source.prefix) is None:
+            continue
+        if len(project.definitions.get(source.id, ())) > 1:
+            continue
+        for ref in source.refs:
+            b = ref.target
+            if not b or b == source.id or (source.id, b) in seen:
+                continue
+            found = project.definitions.get(b)
+            if not found or len(found) > 1 or found[0].deprecated:
+                continue
+            target = found[0]
+            relation = reg.relation_of(source.prefix, ref)
+            if not relation or not back_reference_required(project, source.prefix, target.prefix, relation):
+                continue
+            seen.add((source.id, b))
+            inverse = reg.inverse_of(relation)
+            if answers(reg, target, source.id, inverse):
+                continue
+            section, sections, field = back_reference_home(reg, target.prefix, inverse, source.prefix)
+            out.append(MissingBackRef(source, target, relation, inverse, section, sections, field, ref))
+    return out
+
+
+@rule("SOT208", "missing-back-reference", Severity.ERROR,
+      "an entry does not reference back an entry that references it under a two-way relation",
+      "{id} does not reference {source} back: {source} {relation} {id} ({where}:{ref_line}); "
+      "add [{source}] under '{section}' ({inverse}){field_hint}")
+def missing_back_reference(project, r: Rule) -> Iterator[Diagnostic]:
+    """Two-way relations are written on both sides.
+
+    Readers (and agents) load one SoT file at a time: when PIC-001 says API-045
+    uses it, the API contract must say so too, or a change to API-045 misses
+    its partner. Which relations need the way back comes from the type
+    definitions (`back_reference: true`) and the `back_references`
+    configuration table (`PIC = ["API"]`, `MIG = false`). The problem is
+    reported at the entry that lacks the back-reference; `sotb sync` inserts
+    it into the section named in the message (created if absent).
+
+    Bad:
+    ```markdown
+    ## PIC-001: Stripe Payment Processing
+    ### Integration Points
+    - [API-045](SoT.API_CONTRACTS.md#api-045-post-paymentscharge) - POST /payments/charge
+
+    ## API-045: POST /payments/charge
+    **Status**: Active
+    ```
+
+    Good:
+    ```markdown
+    ## API-045: POST /payments/charge
+    **Status**: Active
+
+    ### Uses Partner
+    - [PIC-001](SoT.PARTNER_INTEGRATIONS.md#pic-001-stripe-payment-processing) - Stripe Payment Processing
+    ```
+    """
+    for m in missing_back_references(project):
+        b = m.target
+        hint = f" or to the **{m.field}** field" if m.field else ""
+        yield r.diag(
+            b.path, b.line, b.column, ids=(b.id, m.source.id), fix="run `sotb sync`",
+            id=b.id, source=m.source.id, relation=m.relation, where=m.source.path, ref_line=m.ref.line,
+            section=m.section, inverse=m.inverse, field_hint=hint,
+        )
+
+
+RULES = (missing_back_reference,)
