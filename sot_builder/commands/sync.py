@@ -1,0 +1,48 @@
+"""`sotb sync`: regenerate navigation, registry tables and missing back-references."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sot_builder.cli import set_exit
+from sot_builder.commands._common import config_option, display_path, load, write
+
+
+@click.command()
+@click.argument("path", required=False, type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--check", is_flag=True,
+              help="Write nothing; print the diff and exit 1 when something would change.")
+@click.option("--diff", "show_diff", is_flag=True, help="Also print the unified diff of what is written.")
+@config_option
+def sync(path: Path | None, check: bool, show_diff: bool, config_path: Path | None) -> None:
+    """Regenerate what can be generated, and insert missing back-references.
+
+    Rewrites the Navigation by Category of every SoT file, the file table of
+    SoT.README.md, the prefix and index tables of SoT.UNIQUE_ID_SYSTEM.md, and
+    adds each missing back-reference (SOT208) to its entry. Only the generated
+    regions (`<!-- sotb:begin NAME -->` ... `<!-- sotb:end NAME -->`) and the
+    inserted lines change; the first run wraps the existing sections in markers.
+
+    PATH is the project folder (default: found from the working directory).
+    """
+    from sot_builder.sync import sync_project
+
+    config = load(path, config_path)
+    result = sync_project(config, write=not check)
+    if check or show_diff:
+        write(result.diff)
+    shown = [display_path(config, p) for p in result.changed_files]
+    if check:
+        if shown:
+            click.echo(f"sotb sync: {len(shown)} file(s) would change: {', '.join(shown)}", err=True)
+        set_exit(1 if shown else 0)
+        return
+    for name in shown:
+        write(f"updated {name}\n")
+    if result.back_references:
+        write(f"inserted {len(result.back_references)} back-reference(s)\n")
+    if not shown:
+        write("nothing to change\n")
+    set_exit(0)
