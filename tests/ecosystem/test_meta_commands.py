@@ -71,7 +71,15 @@ def test_unknown_rule_is_a_usage_error(capsys) -> None:
 def test_rules_page_is_up_to_date() -> None:
     expected = render_page(all_rules())
     actual = RULES_MD.read_text(encoding="utf-8") if RULES_MD.is_file() else ""
-    assert actual == expected, "docs/rules.md is stale; run `python -m sot_builder.ruledocs`"
+    if actual != expected:
+        on_page = set(re.findall(r"^### (SOT\d{3}) ", actual, re.M))
+        in_code = {r.code for r in all_rules()}
+        pytest.fail(
+            "docs/rules.md is stale; run `python -m sot_builder.ruledocs`"
+            f" (rules missing from the page: {sorted(in_code - on_page) or 'none'};"
+            f" rules no longer in the code: {sorted(on_page - in_code) or 'none'})",
+            pytrace=False,
+        )
 
 
 def test_every_help_uri_lands_on_a_heading_of_the_rules_page() -> None:
