@@ -141,8 +141,7 @@ def entry_text(doc: Document, e: Entry) -> str:
 
 def context_pack(project, ids: Sequence[str], depth: int = 1, max_chars: int = 20000) -> str:
     """A Markdown pack of the entries and their neighbours, never longer than `max_chars`."""
-    entries = [find_entry(project, i) for i in ids]
-    wanted = [e.id for e in entries]
+    wanted = list(dict.fromkeys(find_entry(project, i).id for i in ids))
     graph = build_graph(project)
     order = related_order(graph, wanted, depth)
     header = f"# Context: {', '.join(wanted)}\n"
