@@ -133,9 +133,12 @@ def event_hash(data: Mapping[str, Any]) -> str:
 
 
 def ledger_path(config: Config) -> Path:
+    return config.root / config["ledger"]
+
+
+def require_enabled(config: Config) -> None:
     if not config["ledger"]:
         raise SotbError("the ledger is turned off (the `ledger` setting is empty)")
-    return config.root / config["ledger"]
 
 
 def ledger_rel(config: Config) -> str:
@@ -424,7 +427,8 @@ def _normalise(event: Mapping[str, Any], date: str) -> dict[str, Any]:
     return data
 
 
-def _line(data: Mapping[str, Any]) -> str:
+def event_line(data: Mapping[str, Any]) -> str:
+    """One ledger line: the event's JSON with keys in KEY_ORDER, then any others sorted."""
     ordered = {k: data[k] for k in KEY_ORDER if k in data}
     ordered.update({k: v for k, v in sorted(data.items()) if k not in ordered})
     return json.dumps(ordered, ensure_ascii=False)
@@ -464,7 +468,7 @@ def _append_locked(config: Config, events: Iterable[Mapping[str, Any]], date: st
     if not written:
         return []
     newline = b"\r\n" if old and b"\r\n" in old else b"\n"
-    body = newline.join(_line(d).encode("utf-8") for d in written) + newline
+    body = newline.join(event_line(d).encode("utf-8") for d in written) + newline
     prefix = old or b""
     if prefix and not prefix.endswith(b"\n"):
         prefix += newline
@@ -481,12 +485,14 @@ def append_events(config: Config, events: Iterable[Mapping[str, Any]], date: str
     "date" defaults to today. A renumbered event may give just "from" and "to".
     Refuses (SotbError) when the ledger fails verification.
     """
+    require_enabled(config)
     with project_lock(config.root):
         return _append_locked(config, list(events), date or today())
 
 
 def update(config: Config, project: Project, date: str | None = None, write: bool = True) -> list[dict[str, Any]]:
     """Append the events that record new IDs and changes since the last update."""
+    require_enabled(config)
     date = date or today()
     with project_lock(config.root):
         ledger = read_ledger(ledger_path(config))

@@ -57,8 +57,9 @@ def _describe(ev: dict) -> str:
 
 
 def _require(config):
-    from sot_builder.ledger import ledger_path, ledger_rel, read_ledger
+    from sot_builder.ledger import require_enabled, ledger_path, ledger_rel, read_ledger
 
+    require_enabled(config)
     found = read_ledger(ledger_path(config))
     if found is None:
         raise SotbError("no ledger yet; run `sotb ledger update` to start one", ledger_rel(config))

@@ -281,3 +281,12 @@ def test_syntax_problems_are_reported_at_their_line() -> None:
     found = ledger.parse_ledger(text)
     assert [(p.line, p.kind) for p in found.problems] == [(2, "syntax"), (3, "syntax")]
     assert [e.id for e in found.events] == ["PIC-001"]
+
+
+def test_an_empty_ledger_setting_turns_the_ledger_off(project: Path, capsys) -> None:
+    update(project)
+    write_sot(project, entry(1, "Stripe"))  # PIC-002 deleted: an error while the ledger is on
+    (project / "sotb.toml").write_text('ledger = ""\n' + CONFIG, encoding="utf-8")
+    assert lint(project) == []
+    assert main(["ledger", "update", str(project)]) == 2
+    assert "turned off" in capsys.readouterr().err
