@@ -31,6 +31,8 @@ def new(prefix: str, force: bool, dry_run: bool, config_path: Path | None) -> No
     result = create_file(config, prefix.strip().upper(), force=force, dry_run=dry_run)
     if dry_run:
         write("".join(c.diff(config.project_dir) for c in result.changes))
+        click.echo(f"not shown: the {config['readme']} and {config['id_system']} tables, "
+                   "which are regenerated after writing", err=True)
         set_exit(0)
         return
     write(f"created {display_path(config, result.path)}\n")
@@ -70,7 +72,8 @@ def add(prefix: str, title: str, category: str | None, fields: tuple[str, ...], 
     result = add_entry(config, prefix.strip().upper(), title, category, pairs, refs,
                        reserve=reserve, dry_run=dry_run)
     if dry_run:
-        click.echo(f"would add {result.id} to {display_path(config, result.path)}", err=True)
+        click.echo(f"would add {result.id} to {display_path(config, result.path)}"
+                   f"{'; links back from the referenced entries are not shown' if refs else ''}", err=True)
         write("".join(c.diff(config.project_dir) for c in result.changes))
     else:
         write(f"{result.id}\n")
@@ -118,7 +121,7 @@ def type_add(prefix, title, purpose, why, categories, fields, relations, section
     """
     from sot_builder.scaffold import build_definition, write_type
 
-    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    interactive = _interactive()
     prefix = _ask(prefix, "ID prefix (2-5 capitals)", "--prefix", interactive)
     title = _ask(title, "What artifact does it track (title)", "--title", interactive)
     purpose = _ask(purpose, "Purpose (one sentence)", "--purpose", interactive)
@@ -138,6 +141,11 @@ def type_add(prefix, title, purpose, why, categories, fields, relations, section
             write(f"wrote {display_path(config, str(c.path.relative_to(config.project_dir)))}\n")
         click.echo(f"next: sotb new {data['prefix']}", err=True)
     set_exit(0)
+
+
+def _interactive() -> bool:
+    """Ask questions only when a person is at a terminal."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
 
 
 def _ask(value: str | None, question: str, flag: str, interactive: bool) -> str:

@@ -134,3 +134,24 @@ def test_dry_run_writes_nothing(registry, sotb):
     assert r.code == 0
     assert "+++ b/types/ord.yaml" in r.out and '+definition = "types/ord.yaml"' in r.out
     _unchanged(before)
+
+
+def test_a_terminal_is_asked_the_questions(registry, monkeypatch):
+    from click.testing import CliRunner
+
+    from sot_builder.cli import cli
+    from sot_builder.commands import scaffold as commands
+
+    monkeypatch.setattr(commands, "_interactive", lambda: True)
+    answers = "\n".join([
+        "ORD", "Trading Orders", "Order types the trading engine accepts", "No type has venues",
+        "Market orders=1-99", "",
+        "Status:enum=Active,Retired:required", "",
+        "",
+    ]) + "\n"
+    result = CliRunner().invoke(cli, ["type", "add"], input=answers)
+    assert result.exit_code == 0, result.output
+    assert "ID prefix" in result.output and "Why can't the existing SoT files hold it" in result.output
+    data = load_definition_file(Path("types/ord.yaml"))
+    assert data["categories"] == [{"name": "Market orders", "first": 1, "last": 99}]
+    assert data["fields"] == [{"name": "Status", "required": True, "kind": "enum", "values": ["Active", "Retired"]}]
