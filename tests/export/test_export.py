@@ -243,3 +243,18 @@ def test_export_replaces_an_existing_database_atomically(tmp_path: Path) -> None
     assert out.stat().st_mode & 0o777 == 0o640
     assert sqlite3.connect(out).execute("SELECT COUNT(*) FROM entries").fetchone() == (3,)
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".sotb-tmp")] == []
+
+
+def test_the_repository_registry_exports_the_same_counts_to_sqlite_and_json(tmp_path: Path) -> None:
+    from sot_builder.project import load_project
+
+    repo = Path(__file__).resolve().parents[2]
+    if not (repo / "sotb.toml").is_file() or not (repo / "SoT").is_dir():
+        pytest.skip("the repository has no registry of its own")
+    project = load_project(load_config(repo), use_cache=False)
+    assert project.entries(), "the repository registry defines no entries"
+    con = sqlite_export(project, tmp_path / "repo.sqlite")
+    data = json_export(project)
+    for table in ("entries", "refs"):
+        count = con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        assert count == len(data["tables"][table]) > 0, table
