@@ -6,10 +6,12 @@ style is recognised too; its markers are kept as they are). Regions:
 
 - `navigation` in every SoT file: entries grouped by category (the type's
   categories, else the ranges already written in the file);
-- `files` in SoT.README.md: the file table, plus any region named in
-  `region_generators()` (e.g. `dashboard`, when `sot_builder.dashboard` exists);
+- `files` in SoT.README.md: the file table;
 - `prefixes` and `index` in SoT.UNIQUE_ID_SYSTEM.md: the prefix table and the
-  per-prefix index tables (ID | Title | Status | Used By).
+  per-prefix index tables (ID | Title | Status | Used By);
+- plug-in regions from optional modules (`PLUGIN_MODULES`, e.g. `dashboard` from
+  `sot_builder.dashboard`), kept where they are and added at the end of their
+  file when the configuration has a non-empty table of the same name.
 
 The first sync adopts hand-written content: the body of an existing
 "Navigation by Category" section, the README's file table, the prefix table
@@ -243,16 +245,40 @@ def _index_level(doc: Document) -> int:
 
 REGION_GENERATORS: dict[str, RegionGenerator] = {"files": files_region}
 ID_SYSTEM_GENERATORS: dict[str, RegionGenerator] = {"prefixes": prefixes_region, "index": index_region}
-PLUGIN_MODULES = {"dashboard": ("sot_builder.dashboard", "dashboard_region")}
+# Regions written by optional modules: name -> (module, generator, function naming the file
+# that holds the region ("" = SoT.README.md)). Imported only when the module is installed.
+PLUGIN_MODULES: dict[str, tuple[str, str, str]] = {
+    "dashboard": ("sot_builder.dashboard", "dashboard_region", "dashboard_path"),
+}
+
+
+@dataclass(frozen=True)
+class PluginRegion:
+    name: str
+    generate: RegionGenerator
+    where: Callable[[Project], str] | None = None  # project-relative path of its file
+
+    def path(self, project: Project) -> str:
+        if self.where is not None:
+            return self.where(project)
+        return project.rel_in_root(project.config["readme"])
+
+
+def plugin_regions() -> list[PluginRegion]:
+    out = []
+    for name, (module, attr, where) in sorted(PLUGIN_MODULES.items()):
+        if importlib.util.find_spec(module) is None:
+            continue
+        mod = importlib.import_module(module)
+        out.append(PluginRegion(name, getattr(mod, attr), getattr(mod, where, None) if where else None))
+    return out
 
 
 def region_generators() -> dict[str, RegionGenerator]:
-    """README regions: the built-in ones plus plug-ins whose module is installed."""
+    """README regions plus installed plug-in regions (which may live in another file)."""
     gens = dict(REGION_GENERATORS)
-    for name, (module, attr) in PLUGIN_MODULES.items():
-        if name in gens or importlib.util.find_spec(module) is None:
-            continue
-        gens[name] = getattr(importlib.import_module(module), attr)
+    for plugin in plugin_regions():
+        gens.setdefault(plugin.name, plugin.generate)
     return gens
 
 
@@ -479,37 +505,44 @@ def region_edits(project: Project, doc: Document) -> list[Edit]:
         add(_region_edit(doc, "navigation", navigation_region(project, doc), 0,
                          lambda: _navigation_placement(project, doc)))
     elif doc is readme_doc(project):
-        gens = region_generators()
-        appending = find_region(doc, "files") is None and file_table(doc) is None
-        add(_region_edit(doc, "files", gens.pop("files")(project), 0, lambda: _files_placement(doc)))
-        for seq, (name, gen) in enumerate(sorted(gens.items()), start=1):
-            # a plug-in region is kept up to date where it is, and added when configured
-            if find_region(doc, name) is not None or project.config.values.get(name):
-                add(_region_edit(doc, name, gen(project), seq, lambda: _append_plain(doc, appending)))
+        add(_region_edit(doc, "files", files_region(project), 0, lambda: _files_placement(doc)))
     elif doc is id_system_doc(project):
         appending = find_region(doc, "prefixes") is None and prefix_table(doc) is None
         add(_region_edit(doc, "prefixes", prefixes_region(project), 0, lambda: _prefixes_placement(doc)))
         add(_region_edit(doc, "index", index_region(project), 1,
                          lambda: _index_placement(doc, force_gap=appending)))
+    for seq, plugin in enumerate(plugin_regions(), start=10):
+        if plugin.path(project) != doc.path:
+            continue
+        # a plug-in region is kept up to date where it is, and added when configured
+        if find_region(doc, plugin.name) is not None or project.config.values.get(plugin.name):
+            gap = any(e.start == len(doc.lines) for e in edits)
+            add(_region_edit(doc, plugin.name, plugin.generate(project), seq,
+                             lambda gap=gap: _append_plain(doc, gap)))
     return edits
+
+
+def _generators_for(project: Project, doc: Document) -> dict[str, Callable[[], str]]:
+    gens: dict[str, Callable[[], str]] = {}
+    if doc.role == "sot":
+        gens["navigation"] = lambda: navigation_region(project, doc)
+    elif doc is readme_doc(project):
+        gens.update({k: (lambda g=g: g(project)) for k, g in REGION_GENERATORS.items()})
+    elif doc is id_system_doc(project):
+        gens.update({k: (lambda g=g: g(project)) for k, g in ID_SYSTEM_GENERATORS.items()})
+    for plugin in plugin_regions():
+        if plugin.path(project) == doc.path:
+            gens[plugin.name] = lambda g=plugin.generate: g(project)
+    return gens
 
 
 def stale_regions(project: Project) -> list[tuple[str, str, Region]]:
     """(path, canonical name, region) of every marked region whose body `sotb sync` would change."""
     out = []
-    readme, ids = readme_doc(project), id_system_doc(project)
     for doc in project.documents:
         if not doc.regions:
             continue
-        if doc.role == "sot":
-            gens: dict[str, Callable[[], str]] = {"navigation": lambda d=doc: navigation_region(project, d)}
-        elif doc is readme:
-            gens = {k: (lambda g=g: g(project)) for k, g in region_generators().items()}
-        elif doc is ids:
-            gens = {k: (lambda g=g: g(project)) for k, g in ID_SYSTEM_GENERATORS.items()}
-        else:
-            continue
-        for canon, gen in gens.items():
+        for canon, gen in _generators_for(project, doc).items():
             region = find_region(doc, canon)
             if region is None:
                 continue

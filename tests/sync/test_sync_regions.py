@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sync_helpers import edit, snapshot
 
+import sot_builder.sync as sync_module
 from sot_builder.cli import main
 from sot_builder.config import load_config
 from sot_builder.engine import run
@@ -181,13 +182,18 @@ def test_ranges_already_written_are_kept_when_the_type_has_none(tmp_path: Path) 
     assert sync(root).changes == ()
 
 
-def test_a_plug_in_region_is_regenerated(registry: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def fake_plugin(monkeypatch: pytest.MonkeyPatch, where: str = "") -> None:
     module = types.ModuleType("sotb_test_dashboard")
     module.__spec__ = importlib.machinery.ModuleSpec("sotb_test_dashboard", None)
     module.dashboard_region = lambda project: f"**Entries**: {len(project.entries())}"
+    module.dashboard_path = lambda project: project.rel_in_root(where or "SoT.README.md")
     monkeypatch.setitem(sys.modules, "sotb_test_dashboard", module)
-    monkeypatch.setitem(__import__("sot_builder.sync").sync.PLUGIN_MODULES, "dashboard",
-                        ("sotb_test_dashboard", "dashboard_region"))
+    monkeypatch.setitem(sync_module.PLUGIN_MODULES, "dashboard",
+                        ("sotb_test_dashboard", "dashboard_region", "dashboard_path"))
+
+
+def test_a_plug_in_region_is_regenerated(registry: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_plugin(monkeypatch)
     readme = registry / "SoT" / "SoT.README.md"
     readme.write_text(readme.read_text(encoding="utf-8")
                       + "\n<!-- sotb:begin dashboard -->\nold\n<!-- sotb:end dashboard -->\n", encoding="utf-8")
@@ -196,6 +202,31 @@ def test_a_plug_in_region_is_regenerated(registry: Path, monkeypatch: pytest.Mon
     assert readme.read_text(encoding="utf-8").endswith(
         "\n<!-- sotb:begin dashboard -->\n**Entries**: 6\n<!-- sotb:end dashboard -->\n")
     assert sync(registry).changes == ()
+
+
+def test_a_configured_plug_in_region_is_added_to_its_file(registry: Path, monkeypatch) -> None:
+    fake_plugin(monkeypatch, where="SoT.PARTNER_INTEGRATIONS.md")
+    config = registry / "sotb.toml"
+    config.write_text(config.read_text(encoding="utf-8") + "\n[dashboard]\nstale_days = 30\n", encoding="utf-8")
+    sync(registry)
+    text = (registry / "SoT" / "SoT.PARTNER_INTEGRATIONS.md").read_text(encoding="utf-8")
+    assert text.endswith("Signing contract with new service provider\n\n<!-- sotb:begin dashboard -->\n**Entries**: 6\n"
+                         "<!-- sotb:end dashboard -->\n")
+    assert "dashboard" not in (registry / "SoT" / "SoT.README.md").read_text(encoding="utf-8")
+    assert sync(registry).changes == ()
+
+
+def test_the_dashboard_region_is_idempotent(registry: Path) -> None:
+    pytest.importorskip("sot_builder.dashboard")
+    readme = registry / "SoT" / "SoT.README.md"
+    readme.write_text(readme.read_text(encoding="utf-8")
+                      + "\n## Dashboard\n\n<!-- sotb:begin dashboard -->\n<!-- sotb:end dashboard -->\n",
+                      encoding="utf-8")
+    edit(registry / "SoT" / "SoT.API_CONTRACTS.md", "- [API-046](#api-046-post-subscriptionscreate)"
+         " - POST /subscriptions/create\n", "")
+    assert sync(registry).changed
+    assert sync(registry).changes == ()
+    assert lint_codes(registry) == []
 
 
 def test_project_templates_override_the_built_in_ones(registry: Path) -> None:
