@@ -28,6 +28,9 @@ PACKAGE_PATHS = ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml", "sot_b
 HOOK_NAMES = {"sotb-lint": "sotb lint", "sotb-sync": "sotb sync --check"}
 HAS_SYNC = importlib.util.find_spec("sot_builder.commands.sync") is not None
 needs_sync = pytest.mark.skipif(not HAS_SYNC, reason="this checkout has no `sotb sync` command")
+# Each try-repo run builds a fresh environment with pip: 10-15 s on an idle machine,
+# over a minute on a busy one.
+slow = pytest.mark.slow
 
 SOTB_TOML = """root = "SoT"
 # the rules this sample is about; the hooks run whatever the configuration selects
@@ -188,6 +191,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     return try_repo(samples, hook_repo, base / "pre-commit-home", "--all-files")
 
 
+@slow
 def test_lint_hook_fails_on_a_broken_registry(runs: dict[str, Run]) -> None:
     run = runs["broken"]
     assert run.status("sotb-lint") == "Failed", run.output
@@ -197,6 +201,7 @@ def test_lint_hook_fails_on_a_broken_registry(runs: dict[str, Run]) -> None:
     assert run.returncode == 1
 
 
+@slow
 @needs_sync
 def test_sync_hook_fails_with_a_diff_on_stale_regions(runs: dict[str, Run]) -> None:
     run = runs["broken"]
@@ -207,10 +212,12 @@ def test_sync_hook_fails_with_a_diff_on_stale_regions(runs: dict[str, Run]) -> N
     assert re.search(r"^\+- \[PIC-002\]", out, re.M), out
 
 
+@slow
 def test_lint_hook_passes_on_a_clean_registry(runs: dict[str, Run]) -> None:
     assert runs["clean"].status("sotb-lint") == "Passed", runs["clean"].output
 
 
+@slow
 @needs_sync
 def test_sync_hook_passes_on_a_clean_registry(runs: dict[str, Run]) -> None:
     run = runs["clean"]
