@@ -43,10 +43,12 @@ def render_page(rules: Sequence[Rule]) -> str:
         "",
         GENERATED,
         "",
-        f"`sotb lint` runs {len(rules)} rules. Select or ignore them by code (`SOT201`), code "
-        "prefix (`SOT2`) or name (`undefined-id`), change their severity, or silence one place "
-        "with an inline comment: see [configuration](configuration.md). `sotb rules` lists them "
-        "and `sotb rule CODE` prints one of these sections.",
+        (
+            f"`sotb lint` runs {len(rules)} rules. Select or ignore them by code (`SOT201`), code "
+            "prefix (`SOT2`) or name (`undefined-id`), change their severity, or silence one place "
+            "with an inline comment: see [configuration](configuration.md). `sotb rules` lists "
+            "them and `sotb rule CODE` prints one of these sections."
+        ),
         "",
         "| Code | Name | Default severity | Summary |",
         "|---|---|---|---|",

@@ -50,7 +50,6 @@ def lint(paths, fmt, strict, select, ignore, no_cache, changed_since, fix, outpu
         changed = _changed_files(config.project_dir, changed_since)
         diags = [d for d in diags if d.path in changed]
     from sot_builder.output import render
-
     from sot_builder.rules import all_rules
 
     shown = _for_ci(config, diags, os.environ.get("GITHUB_WORKSPACE")) if fmt in ("github", "sarif") \

@@ -21,7 +21,7 @@ MANIFEST = DOCS.parent / ".pre-commit-hooks.yaml"
 
 def blocks(name: str, lang: str) -> list[str]:
     text = (DOCS / name).read_text(encoding="utf-8")
-    return re.findall(rf"^```{lang}\n(.*?)^```$", text, re.M | re.S)
+    return re.findall(rf"^```{lang}\n(.*?)^```$", text, re.MULTILINE | re.DOTALL)
 
 
 def commands(node: object) -> list[str]:

@@ -12,10 +12,10 @@ import pytest
 from sot_builder.cli import main
 from sot_builder.commands.meta import toml_value
 from sot_builder.config import DEFAULTS
+from sot_builder.parse import parse_document
 from sot_builder.paths import schemas_dir
 from sot_builder.ruledocs import render_page, render_rule
 from sot_builder.rules import all_rules
-from sot_builder.parse import parse_document
 
 REPO = Path(__file__).resolve().parents[2]
 RULES_MD = REPO / "docs" / "rules.md"
@@ -72,7 +72,7 @@ def test_rules_page_is_up_to_date() -> None:
     expected = render_page(all_rules())
     actual = RULES_MD.read_text(encoding="utf-8") if RULES_MD.is_file() else ""
     if actual != expected:
-        on_page = set(re.findall(r"^### (SOT\d{3}) ", actual, re.M))
+        on_page = set(re.findall(r"^### (SOT\d{3}) ", actual, re.MULTILINE))
         in_code = {r.code for r in all_rules()}
         pytest.fail(
             "docs/rules.md is stale; run `python -m sot_builder.ruledocs`"
@@ -181,7 +181,7 @@ def config_keys_documented() -> dict[str, str]:
     """`### \\`key\\`` sections of docs/configuration.md -> their `Default:` literal."""
     text = CONFIGURATION_MD.read_text(encoding="utf-8")
     found = {}
-    for m in re.finditer(r"^### `([a-z_]+)`\n\nDefault: `(.*)`$", text, re.M):
+    for m in re.finditer(r"^### `([a-z_]+)`\n\nDefault: `(.*)`$", text, re.MULTILINE):
         found[m.group(1)] = m.group(2)
     return found
 

@@ -84,7 +84,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 def git(cwd: Path, *args: str) -> str:
     cmd = ["git", "-c", "user.name=sotb tests", "-c", "user.email=tests@example.com",
            "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args]
-    done = subprocess.run(cmd, cwd=cwd, env=clean_env(), capture_output=True, text=True)
+    done = subprocess.run(cmd, cwd=cwd, env=clean_env(), capture_output=True, text=True, check=False)
     assert done.returncode == 0, f"git {' '.join(args)} failed: {done.stderr}"
     return done.stdout
 
@@ -144,7 +144,8 @@ class Run:
     def status(self, hook_id: str) -> str:
         """Passed / Failed / Skipped for one hook, from pre-commit's report."""
         name = re.escape(HOOK_NAMES[hook_id])
-        m = re.search(rf"^{name}(?:\.+|\(no files to check\))(Passed|Failed|Skipped)$", self.output, re.M)
+        line = rf"^{name}(?:\.+|\(no files to check\))(Passed|Failed|Skipped)$"
+        m = re.search(line, self.output, re.MULTILINE)
         assert m, f"no result line for {hook_id}:\n{self.output}"
         return m.group(1)
 
@@ -152,7 +153,7 @@ class Run:
         """What the hook printed: the lines after its `- hook id:` block."""
         start = self.output.index(f"- hook id: {hook_id}")
         rest = self.output[start:]
-        m = re.search(r"^\S.*\.(Passed|Failed|Skipped)$", rest, re.M)
+        m = re.search(r"^\S.*\.(Passed|Failed|Skipped)$", rest, re.MULTILINE)
         return rest[: m.start()] if m else rest
 
 
@@ -209,7 +210,7 @@ def test_sync_hook_fails_with_a_diff_on_stale_regions(runs: dict[str, Run]) -> N
     out = run.hook_output("sotb-sync")
     assert "- exit code: 1" in out
     assert "--- a/SoT/SoT.PARTNER_INTEGRATIONS.md" in out, out
-    assert re.search(r"^\+- \[PIC-002\]", out, re.M), out
+    assert re.search(r"^\+- \[PIC-002\]", out, re.MULTILINE), out
 
 
 @slow

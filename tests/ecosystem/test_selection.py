@@ -121,9 +121,9 @@ def test_warnings_alone_pass_unless_strict(tmp_path, monkeypatch, capsys) -> Non
 
 
 def test_lint_command_line_selection(tmp_path, monkeypatch, capsys) -> None:
-    code, diags = lint_json(tmp_path, monkeypatch, capsys, 'select = ["SOT201"]\n', "--select", "SOT202")
+    _, diags = lint_json(tmp_path, monkeypatch, capsys, 'select = ["SOT201"]\n', "--select", "SOT202")
     assert found(diags) == [("SoT/SoT.BUSINESS_RULES.md", "SOT202", "error")]
-    code, diags = lint_json(tmp_path, monkeypatch, capsys, 'select = ["SOT2"]\n', "--ignore", "SOT201")
+    _, diags = lint_json(tmp_path, monkeypatch, capsys, 'select = ["SOT2"]\n', "--ignore", "SOT201")
     assert {d["code"] for d in diags} == {"SOT202"}
 
 

@@ -27,5 +27,5 @@ def test_rule_case(case: Case, tmp_path: Path) -> None:
     assert actual == expected, (
         f"{case.id}: problems differ from {EXPECTED}\n"
         f"expected:\n  " + "\n  ".join(expected or ["(none)"]) + "\n"
-        f"actual:\n  " + "\n  ".join(actual or ["(none)"])
+        "actual:\n  " + "\n  ".join(actual or ["(none)"])
     )
