@@ -273,7 +273,7 @@ def link_problem(project: "Project", doc: Document, ref: Ref, cat: Catalog, entr
         where = (project.project_dir / posixpath.dirname(doc.path) / ref.file).resolve()
         expected = (cat.project_dir / entry.file).resolve()
         if where != expected:
-            return f"{entry.id} is in {_shown(project, expected)}, not {ref.file}"
+            return f"{entry.id} is in {_from_doc(project, doc, expected)}, not {ref.file}"
     if ref.fragment and entry.anchors:
         frag = unquote(ref.fragment)
         if frag not in entry.anchors and frag.lower() not in {a.lower() for a in entry.anchors}:
@@ -285,11 +285,11 @@ def expected_href(project: "Project", doc: Document, cat: Catalog, entry: Foreig
     """A relative link from `doc` to a project registry's entry ("" for exports)."""
     if cat.project_dir is None:
         return f"#{entry.anchor}" if entry.anchor else ""
-    target = (cat.project_dir / entry.file).resolve()
-    here = (project.project_dir / doc.path).resolve().parent
-    rel = os.path.relpath(target, here).replace(os.sep, "/")
+    rel = _from_doc(project, doc, (cat.project_dir / entry.file).resolve())
     return f"{rel}#{entry.anchor}" if entry.anchor else rel
 
 
-def _shown(project: "Project", path: Path) -> str:
-    return os.path.relpath(path, project.project_dir).replace(os.sep, "/")
+def _from_doc(project: "Project", doc: Document, path: Path) -> str:
+    """`path` relative to the folder of `doc`, as a link from it would be written."""
+    here = (project.project_dir / doc.path).resolve().parent
+    return os.path.relpath(path, here).replace(os.sep, "/")

@@ -148,10 +148,14 @@ def portfolio_link(project, r: Rule) -> Iterator[Diagnostic]:
         problem = link_problem(project, doc, pref.ref, res.catalog, res.entry)
         if not problem:
             continue
-        right = expected_href(project, doc, res.catalog, res.entry)
+        if "://" in pref.ref.href:
+            right = f"#{res.entry.anchor}" if res.entry.anchor else ""
+            fix = f"use {right}" if right else ""
+        else:
+            right = expected_href(project, doc, res.catalog, res.entry)
+            fix = f"link to {right}" if right else ""
         yield r.diag(doc.path, pref.ref.line, pref.ref.column, ids=(pref.id,),
-                     ref=f"{pref.namespace}:{pref.id}", href=pref.ref.href, problem=problem,
-                     fix=f"link to {right}" if right else "")
+                     ref=f"{pref.namespace}:{pref.id}", href=pref.ref.href, problem=problem, fix=fix)
 
 
 RULES = (portfolio_registry, portfolio_undefined_id, portfolio_link)
