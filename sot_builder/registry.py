@@ -223,7 +223,7 @@ def load_definition_file(path: Path) -> dict:
         else:
             import yaml
 
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
     except Exception as exc:  # yaml and json errors both
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         line = line + 1 if line is not None else getattr(exc, "lineno", None)
@@ -234,9 +234,13 @@ def load_definition_file(path: Path) -> dict:
 
 @lru_cache(maxsize=1)
 def builtin_definitions() -> dict[str, dict]:
+    """The shipped definitions (validated against the meta-schema by the test suite)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     out: dict[str, dict] = {}
     for path in sorted((schemas_dir() / "types").glob("*.yaml")):
-        data = load_definition_file(path)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
         out[data["prefix"]] = data
     return out
 
@@ -295,7 +299,8 @@ def build_registry(types_config: dict[str, Any], base_dir: Path, source: str) ->
             data = {"prefix": prefix, "title": spec.get("title", prefix)}
         data.update(spec)
         data["prefix"] = prefix
-        validate_definition(data, where)
+        if spec or definition or prefix not in builtins:
+            validate_definition(data, where)  # shipped definitions are validated by the tests
         t = make_type(data, where)
         for p in t.prefixes:
             if p in reg.types:

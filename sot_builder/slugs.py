@@ -13,6 +13,8 @@ _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _REF_LINK = re.compile(r"!?\[([^\]]*)\]\[[^\]]*\]")
 _HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
 _EMPHASIS = re.compile(r"(\*{1,3}|~~|(?<!\w)_{1,3})(?=\S)(.+?)(?<=\S)\1(?!\w)")
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+_RESTORE = re.compile("\x01(\\d+)\x02")
 _DROP = re.compile(r"[^\w\- ]", re.UNICODE)
 
 
@@ -21,9 +23,11 @@ _SPECIAL = frozenset("[]<`*_~")
 
 def heading_text(markdown: str) -> str:
     """Plain text of an inline Markdown heading, as GitHub renders it."""
-    if _SPECIAL.isdisjoint(markdown):
+    if _SPECIAL.isdisjoint(markdown) and "\\" not in markdown:
         return markdown.strip()
-    text = _LINK.sub(r"\1", markdown)
+    # backslash escapes stand for the literal character: hide them from the steps below
+    text = _ESCAPED.sub(lambda m: f"\x01{ord(m.group(1))}\x02", markdown)
+    text = _LINK.sub(r"\1", text)
     text = _REF_LINK.sub(r"\1", text)
     text = _HTML_TAG.sub("", text)
     text = text.replace("`", "")
@@ -32,6 +36,8 @@ def heading_text(markdown: str) -> str:
         if new == text:
             break
         text = new
+    if "\x01" in text:
+        text = _RESTORE.sub(lambda m: chr(int(m.group(1))), text)
     return text.strip()
 
 

@@ -9,6 +9,7 @@ from urllib.parse import unquote
 
 from sot_builder.diagnostics import Diagnostic, Severity
 from sot_builder.model import Document, Entry, Ref
+from sot_builder.navigation import find_navigation
 from sot_builder.parse import fragment_id
 from sot_builder.rules.base import Rule, rule
 
@@ -262,8 +263,13 @@ def placeholder_target(project, r: Rule) -> Iterator[Diagnostic]:
     ```
     """
     for doc in project.documents:
+        if doc.role in ("readme", "registry"):
+            continue  # index tables list every entry, stubs included
+        nav = find_navigation(doc)
         for ref in doc.refs:
             if not ref.target or ref.target == ref.source:
+                continue
+            if nav is not None and nav.line <= ref.line <= nav.end_line:
                 continue
             target = project.entry(ref.target)
             if target is None or not target.placeholders:

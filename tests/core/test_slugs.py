@@ -13,3 +13,8 @@ def test_github_slugs():
 def test_duplicate_suffixes():
     s = Slugger()
     assert [s("A"), s("A"), s("A-1"), s("A")] == ["a", "a-1", "a-1-1", "a-2"]
+
+
+def test_backslash_escapes_are_literal_text():
+    assert slug(r"PIC-002: \<b\>x\</b\> 7\*7") == "pic-002-bxb-77"
+    assert slug("A <b>bold</b> move") == "a-bold-move"
