@@ -64,7 +64,7 @@ _DELIM_RE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
 _PLACEHOLDER_RE = re.compile(r"\{(?![{%#])[A-Za-z][^{}\n]{0,60}\}")
 _CODE_RE = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)")
 _SUPPRESS_RE = re.compile(
-    r"<!--\s*sotb-(disable-next-line|disable-file|disable|enable)\b([^>]*?)-->"
+    r"<!--\s*sotb-(disable-next-line|disable-file|disable|enable)\b(.*?)-->"
 )
 _REGION_RE = re.compile(r"^\s*<!--\s*sotb:(begin|end)\s+([\w.\-/]+)\s*-->\s*$")
 _SECTION_RE = re.compile(r"^\s*<!--\s*(/|END\s*)?SECTION:\s*([^>]*?)\s*-->\s*$", re.I)
@@ -73,6 +73,7 @@ _TABLE_ID_CELL_RE = re.compile(r"^(?:\*\*|`)?\[?([A-Z]{2,5}(?:-[A-Z]{2,5})?-\d{3
 
 MAX_FRONTMATTER_LINES = 2000
 MAX_FRONTMATTER_ALIASES = 100
+MAX_NOTE = 500  # a link's note is the text after it, up to the next link and at most this long
 
 
 @dataclass(frozen=True)
@@ -593,6 +594,7 @@ class _Parser:
         for m in ID_RE.finditer(text):
             hits.append((m.start(), "bare", m.group(0), None, ""))
         hits.sort(key=lambda h: h[0])
+        link_starts = [h[0] for h in hits if h[1] == "link"]
         entry_refs: dict[int, list[Ref]] = {}
         for pos, kind, ident, m, href in hits:
             i = bisect_right(starts, pos) - 1
@@ -605,7 +607,10 @@ class _Parser:
             if kind == "link":
                 assert m is not None
                 end_col = m.end() - starts[i]
-                ref = self.link_ref(m, href, visible[i][end_col:], lineno, col, src, sec, fld)
+                k_next = bisect_right(link_starts, pos)
+                stop = link_starts[k_next] - starts[i] if k_next < len(link_starts) else len(visible[i])
+                after = visible[i][end_col:min(stop, end_col + MAX_NOTE)]
+                ref = self.link_ref(m, href, after, lineno, col, src, sec, fld)
             else:
                 if kind == "bare" and lineno in self.table_lines:
                     kind = "table"

@@ -38,7 +38,8 @@ def for_display(config: Config, diags: list[Diagnostic]) -> list[Diagnostic]:
 
 
 def use_color() -> bool:
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+    # https://no-color.org: a non-empty NO_COLOR turns colour off
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 def write(text: str) -> None:

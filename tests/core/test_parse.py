@@ -169,3 +169,8 @@ def test_suppressions_and_regions():
     )
     assert [(s.kind, s.codes, s.line) for s in doc.suppressions] == [("disable-next-line", ("SOT201",), 1)]
     assert [(r.name, r.begin_line, r.end_line) for r in doc.regions] == [("navigation", 3, 5)]
+
+
+def test_suppression_reason_may_contain_angle_brackets():
+    doc = parse("<!-- sotb-disable-next-line SOT201 -- see A -> B -->\nAPI-001\n")
+    assert [(s.kind, s.line) for s in doc.suppressions] == [("disable-next-line", 1)]
