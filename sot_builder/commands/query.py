@@ -136,12 +136,35 @@ def context(ids, depth, max_chars, start, config_path) -> None:
 @click.command("next")
 @click.argument("prefix")
 @click.option("--category", default="", help="Category name (default: the type's first category).")
+@click.option("--reserve", is_flag=True,
+              help="Reserve the number in the shared reservation store (reservation_db / SOTB_RESERVATION_DB) "
+                   "so that no other branch or clone receives it.")
 @project_option
 @config_option
-def next_id(prefix, category, start, config_path) -> None:
-    """The next free ID of a prefix (writes nothing)."""
+def next_id(prefix, category, reserve, start, config_path) -> None:
+    """The next free ID of a prefix (writes nothing, unless --reserve records it in the store)."""
     from sot_builder.query import next_id as compute
 
     project = _load_project(start, config_path)
-    write(compute(project, prefix, category) + "\n")
+    write((_reserve_next(project, prefix, category) if reserve else compute(project, prefix, category)) + "\n")
     set_exit(0)
+
+
+def _reserve_next(project, prefix: str, category: str) -> str:
+    """Take the next number from the shared store: above every number used here or reserved elsewhere."""
+    import os
+
+    from sot_builder import scaffold
+    from sot_builder.diagnostics import SotbError
+    from sot_builder.query import type_for
+    from sot_builder.reserve import open_store, store_url
+
+    t = type_for(project, prefix)
+    cat = scaffold.pick_category(t, category or None)
+    url = store_url(project.config["reservation_db"])
+    if not url:
+        raise SotbError("--reserve needs a reservation store: set reservation_db in the configuration "
+                        "or SOTB_RESERVATION_DB")
+    used = scaffold.used_numbers(project, t, scaffold.ledger_ids(project))
+    with open_store(url, base=project.config.project_dir) as store:
+        return t.format_id(store.reserve(t.prefix, cat.first, cat.last, taken=used, who=os.environ.get("USER", "")))
