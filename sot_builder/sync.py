@@ -38,7 +38,7 @@ import posixpath
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
 from sot_builder.config import Config
@@ -686,13 +686,16 @@ def back_reference_edits(project: Project,
 def _allowed_back_references(project: Project) -> list[MissingBackRef]:
     """Missing back-references that lint would report: honours select/ignore and suppressions."""
     from sot_builder import engine
+    from sot_builder.rules.backrefs import diagnostics
 
     active = [r for r in engine.active_rules(project.config.values) if r.code == "SOT208"]
     if not active:
         return []
-    reported = {(d.path, d.ids) for d in engine.run(project, active)}
-    return [m for m in missing_back_references(project)
-            if (m.target.path, (m.target.id, m.source.id)) in reported]
+    missing = missing_back_references(project)
+    rule = active[0]
+    known = replace(rule, check=lambda p: diagnostics(rule, missing))  # computed once, filtered as lint does
+    reported = {(d.path, d.ids) for d in engine.run(project, [known])}
+    return [m for m in missing if (m.target.path, (m.target.id, m.source.id)) in reported]
 
 
 # -- planning and writing ---------------------------------------------------------------------
@@ -826,7 +829,7 @@ def sync_project(config: Config, write: bool = True) -> SyncResult:
         return SyncResult()
     lock = project_lock(config.root) if write else contextlib.nullcontext()
     with lock:
-        project = load_project(config, use_cache=False)
+        project = load_project(config)
         result = plan_sync(project)
         if not write or not result.changes:
             return result

@@ -29,6 +29,7 @@ B's type definition, else "Related". `sotb sync` inserts it there.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -108,44 +109,77 @@ def back_reference_home(reg: Registry, target_prefix: str, inverse: str,
     return names[0], tuple(names), field
 
 
-def answers(reg: Registry, target: Entry, source_id: str, inverse: str) -> bool:
-    """Does `target` reference `source_id` under `inverse` or the generic relation?"""
-    for ref in target.refs:
-        if ref.target != source_id:
+_ANNOTATION_RE = re.compile(r"^([a-z][a-z0-9-]*)\s*:")
+
+
+class RelationMemo:
+    """`Registry.relation_of`, remembered by everything it reads: prefixes, annotation, field, section."""
+
+    def __init__(self, reg: Registry) -> None:
+        self.reg = reg
+        self.memo: dict[tuple[str, str, str, str, str], str] = {}
+
+    def __call__(self, prefix: str, ref: Ref) -> str:
+        note = ref.note
+        m = _ANNOTATION_RE.match(note) if note and ":" in note else None
+        key = (prefix, ref.target.partition("-")[0], m.group(1) if m else "", ref.field, ref.section)
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = self.reg.relation_of(prefix, ref)
+        return found
+
+
+def stated_relations(entry: Entry, relation_of) -> dict[str, tuple[Ref, list[str]]]:
+    """Target ID -> (the entry's first reference to it, every relation its references state)."""
+    out: dict[str, tuple[Ref, list[str]]] = {}
+    for ref in entry.refs:
+        if not ref.target or ref.target == entry.id:
             continue
-        rel = reg.relation_of(target.prefix, ref)
-        if rel and (rel == inverse or rel == GENERIC_RELATION):
-            return True
-    return False
+        rel = relation_of(entry.prefix, ref)
+        if not rel:
+            continue
+        found = out.get(ref.target)
+        if found is None:
+            out[ref.target] = (ref, [rel])
+        elif rel not in found[1]:
+            found[1].append(rel)
+    return out
 
 
 def missing_back_references(project) -> list[MissingBackRef]:
     """Every (A, B) pair where A's relation to B needs an answer that B does not give."""
     reg = project.registry
+    relation_of = RelationMemo(reg)
+    stated: dict[str, dict[str, tuple[Ref, list[str]]]] = {}
+    required: dict[tuple[str, str, str], bool] = {}
     out: list[MissingBackRef] = []
-    seen: set[tuple[str, str]] = set()
+    defs = project.definitions
     for source in project.entries():
-        if source.deprecated or reg.get(source.prefix) is None:
+        if source.deprecated or reg.get(source.prefix) is None or len(defs.get(source.id, ())) > 1:
             continue
-        if len(project.definitions.get(source.id, ())) > 1:
-            continue
-        for ref in source.refs:
-            b = ref.target
-            if not b or b == source.id or (source.id, b) in seen:
-                continue
-            found = project.definitions.get(b)
+        mine = stated.get(source.id)
+        if mine is None:
+            mine = stated[source.id] = stated_relations(source, relation_of)
+        for b, (ref, relations) in mine.items():
+            found = defs.get(b)
             if not found or len(found) > 1 or found[0].deprecated:
                 continue
             target = found[0]
-            relation = reg.relation_of(source.prefix, ref)
-            if not relation or not back_reference_required(project, source.prefix, target.prefix, relation):
-                continue
-            seen.add((source.id, b))
-            inverse = reg.inverse_of(relation)
-            if answers(reg, target, source.id, inverse):
-                continue
-            section, sections, field = back_reference_home(reg, target.prefix, inverse, source.prefix)
-            out.append(MissingBackRef(source, target, relation, inverse, section, sections, field, ref))
+            for relation in relations:
+                key = (source.prefix, target.prefix, relation)
+                if key not in required:
+                    required[key] = back_reference_required(project, source.prefix, target.prefix, relation)
+                if not required[key]:
+                    continue
+                theirs = stated.get(b)
+                if theirs is None:
+                    theirs = stated[b] = stated_relations(target, relation_of)
+                inverse = reg.inverse_of(relation)
+                answer = theirs.get(source.id)
+                if answer is None or not (inverse in answer[1] or GENERIC_RELATION in answer[1]):
+                    section, sections, field = back_reference_home(reg, target.prefix, inverse, source.prefix)
+                    out.append(MissingBackRef(source, target, relation, inverse, section, sections, field, ref))
+                break
     return out
 
 
@@ -183,7 +217,11 @@ def missing_back_reference(project, r: Rule) -> Iterator[Diagnostic]:
     - [PIC-001](SoT.PARTNER_INTEGRATIONS.md#pic-001-stripe-payment-processing) - Stripe Payment Processing
     ```
     """
-    for m in missing_back_references(project):
+    return diagnostics(r, missing_back_references(project))
+
+
+def diagnostics(r: Rule, missing: list[MissingBackRef]) -> Iterator[Diagnostic]:
+    for m in missing:
         b = m.target
         hint = f" or to the **{m.field}** field" if m.field else ""
         yield r.diag(

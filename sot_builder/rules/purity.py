@@ -15,11 +15,11 @@ def _words(text: str) -> list[str]:
     return re.findall(r"\w+", text.casefold())
 
 
-def methodology_phrase(heading: str, phrases: list[str]) -> str:
+def methodology_phrase(heading: str, phrases: list[str] | dict[str, list[str]]) -> str:
     """The configured phrase a heading starts with (whole words, any case), or ""."""
     words = _words(_LEAD_RE.sub("", heading))
-    for phrase in phrases:
-        want = _words(phrase)
+    wanted = phrases if isinstance(phrases, dict) else {p: _words(p) for p in phrases}
+    for phrase, want in wanted.items():
         if want and words[: len(want)] == want:
             return phrase
     return ""
@@ -55,13 +55,14 @@ def methodology_section(project, r: Rule) -> Iterator[Diagnostic]:
     ### Migration Script
     ```
     """
-    phrases = list(dict.fromkeys(p for p in project.config["purity_sections"] if p.strip()))
-    phrases.sort(key=lambda p: -len(_words(p)))
+    phrases = {p: _words(p) for p in project.config["purity_sections"] if _words(p)}
+    phrases = dict(sorted(phrases.items(), key=lambda kv: -len(kv[1])))  # longest phrase first
     if not phrases:
         return
+    firsts = {want[0] for want in phrases.values()}
     for doc in project.sot_documents():
         for h in doc.headings:
-            if h.level < 2:
+            if h.level < 2 or not firsts & set(_words(h.text)[:3]):
                 continue
             phrase = methodology_phrase(h.text, phrases)
             if phrase:
