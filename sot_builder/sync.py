@@ -240,7 +240,8 @@ def _index_level(doc: Document) -> int:
         m = _HEADING_RE.match(line)
         if m:
             return len(m.group(1))
-    return INDEX_LEVEL
+    h = _section_heading(doc, _INDEX_TITLE_RE) if region is None else None
+    return min(h.level + 1, 6) if h is not None else INDEX_LEVEL
 
 
 REGION_GENERATORS: dict[str, RegionGenerator] = {"files": files_region}
@@ -432,18 +433,51 @@ def _append_plain(doc: Document, force_gap: bool = False) -> Placement:
     return Placement(n, n, ("",) if force_gap or (n and not _blank(doc.lines[-1])) else (), ())
 
 
+_FILES_TITLE_RE = re.compile(r"\bfiles?\b", re.IGNORECASE)
+_PREFIXES_TITLE_RE = re.compile(r"\bprefix", re.IGNORECASE)
+_INDEX_TITLE_RE = re.compile(r"\bindex", re.IGNORECASE)
+
+
+def _section_heading(doc: Document, title: re.Pattern[str]):
+    """The most nested heading whose text matches `title`, outside generated regions."""
+    best = None
+    for h in doc.headings:
+        if not title.search(h.text) or any(r.begin_line < h.line < r.end_line for r in doc.regions):
+            continue
+        if best is None or h.level > best.level:
+            best = h
+    return best
+
+
+def _in_section(doc: Document, title: re.Pattern[str]) -> Placement | None:
+    """At the end of the section whose heading matches `title` (an empty `## SoT Files`)."""
+    h = _section_heading(doc, title)
+    if h is None:
+        return None
+    end = len(doc.lines)
+    for other in doc.headings:
+        if other.line > h.line:
+            end = other.line - 1
+            break
+    at = end
+    while at > h.line and _blank(doc.lines[at - 1]):
+        at -= 1
+    after = ("",) if at < len(doc.lines) and not _blank(doc.lines[at]) else ()
+    return Placement(at, at, ("",), after)
+
+
 def _files_placement(doc: Document) -> Placement:
     table = file_table(doc)
     if table is not None:
         return Placement(table.line - 1, table.end_line)
-    return _append(doc, FILES_HEADING)
+    return _in_section(doc, _FILES_TITLE_RE) or _append(doc, FILES_HEADING)
 
 
 def _prefixes_placement(doc: Document) -> Placement:
     table = prefix_table(doc)
     if table is not None:
         return Placement(table.line - 1, table.end_line)
-    return _append(doc, PREFIXES_HEADING)
+    return _in_section(doc, _PREFIXES_TITLE_RE) or _append(doc, PREFIXES_HEADING)
 
 
 def _index_block(doc: Document) -> tuple[int, int] | None:
@@ -475,7 +509,7 @@ def _index_placement(doc: Document, force_gap: bool) -> Placement:
     span = _index_block(doc)
     if span is not None:
         return Placement(span[0] - 1, span[1])
-    return _append(doc, INDEX_HEADING, force_gap)
+    return _in_section(doc, _INDEX_TITLE_RE) or _append(doc, INDEX_HEADING, force_gap)
 
 
 def _region_edit(doc: Document, canon: str, body: str, seq: int,

@@ -152,6 +152,36 @@ def test_empty_readme_and_id_system_are_filled(registry: Path) -> None:
     assert lint_codes(registry) == []
 
 
+INIT_IDS = """# Unique ID System
+
+## 1. Prefixes
+
+### 1.2 Prefix Registry
+
+## 2. ID Index
+
+### 2.2 Index Tables
+"""
+
+
+def test_empty_sections_of_a_new_registry_receive_their_regions(registry: Path) -> None:
+    sot = registry / "SoT"
+    (sot / "SoT.README.md").write_text("# Registry\n\n## SoT Files\n\n## Notes\n\nKeep it short.\n",
+                                       encoding="utf-8")
+    (sot / "SoT.UNIQUE_ID_SYSTEM.md").write_text(INIT_IDS, encoding="utf-8")
+    sync(registry)
+    readme = (sot / "SoT.README.md").read_text(encoding="utf-8")
+    assert readme.startswith("# Registry\n\n## SoT Files\n\n<!-- sotb:begin files -->\n| File |")
+    assert readme.endswith("<!-- sotb:end files -->\n\n## Notes\n\nKeep it short.\n")
+    ids = (sot / "SoT.UNIQUE_ID_SYSTEM.md").read_text(encoding="utf-8")
+    assert "### 1.2 Prefix Registry\n\n<!-- sotb:begin prefixes -->\n| Prefix |" in ids
+    assert "<!-- sotb:end prefixes -->\n\n## 2. ID Index\n\n### 2.2 Index Tables\n\n<!-- sotb:begin index -->\n" \
+           "#### API Contracts (API-XXX)\n" in ids
+    assert ids.count("Index") == 2
+    assert sync(registry).changes == ()
+    assert lint_codes(registry) == []
+
+
 def test_a_new_file_gets_a_navigation_before_its_first_entry(registry: Path) -> None:
     path = registry / "SoT" / "SoT.ENVIRONMENTS.md"
     path.write_text("# Environments\n\n> Where the product runs.\n\n## ENV-101: Staging\n\n**Status**: Active\n\n"
