@@ -590,9 +590,11 @@ class _Parser:
                         hits.append((m.start(), "link", "", m, self.refdefs[key]))
                         spans.append(m.span())
             text = _blank(text, spans)
-        text = _mask_ranges(text)
-        for m in ID_RE.finditer(text):
-            hits.append((m.start(), "bare", m.group(0), None, ""))
+        bare = list(ID_RE.finditer(text))
+        in_range = _range_ends(text, bare)
+        for k, m in enumerate(bare):
+            if k not in in_range:
+                hits.append((m.start(), "bare", m.group(0), None, ""))
         hits.sort(key=lambda h: h[0])
         link_starts = [h[0] for h in hits if h[1] == "link"]
         entry_refs: dict[int, list[Ref]] = {}
@@ -717,6 +719,26 @@ def _mask_ranges(text: str) -> str:
         return text
     spans = [m.span() for m in RANGE_RE.finditer(text) if m.group(1) == m.group(4)]
     return _blank(text, spans) if spans else text
+
+
+_RANGE_SEP_RE = re.compile(r"[ \t]*(?:→|->|=>|⇒|\.\.\.?|…|–|—|-|to|through|thru)[ \t]*")
+
+
+def _range_ends(text: str, ids: list[re.Match]) -> set[int]:
+    """Indexes of ID matches that are the two ends of a range (`API-001 → API-003`)."""
+    out: set[int] = set()
+    for k in range(len(ids) - 1):
+        a, b = ids[k], ids[k + 1]
+        gap = b.start() - a.end()
+        if gap > 12 or a.group(1) != b.group(1):
+            continue
+        between = text[a.end():b.start()]
+        if "\n" in between or not _RANGE_SEP_RE.fullmatch(between):
+            continue
+        if between.strip() == "-" and not (between.startswith((" ", "\t")) and between.endswith((" ", "\t"))):
+            continue  # "API-001-API-003" is not written as a range
+        out.update((k, k + 1))
+    return out
 
 
 def _cells(line: str) -> list[str]:

@@ -174,3 +174,8 @@ def test_suppressions_and_regions():
 def test_suppression_reason_may_contain_angle_brackets():
     doc = parse("<!-- sotb-disable-next-line SOT201 -- see A -> B -->\nAPI-001\n")
     assert [(s.kind, s.line) for s in doc.suppressions] == [("disable-next-line", 1)]
+
+
+def test_range_forms():
+    doc = parse("A API-001 - API-003 B API-004-API-005 C BR-001 – API-002 D UJ-010 to UJ-020\n")
+    assert [r.target for r in doc.refs] == ["API-004", "API-005", "BR-001", "API-002"]
