@@ -8,6 +8,7 @@ import os
 import posixpath
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from sot_builder.config import Config
@@ -103,12 +104,7 @@ class Project:
         """Project-relative path of a link target, and whether it stays inside the project."""
         if not file:
             return doc_path, True
-        if file.startswith("/") or (len(file) > 1 and file[1] == ":"):
-            return file, False
-        joined = posixpath.normpath(posixpath.join(posixpath.dirname(doc_path), file))
-        if joined == ".." or joined.startswith("../"):
-            return joined, False
-        return joined, True
+        return _resolve(posixpath.dirname(doc_path), file)
 
     def exists(self, rel: str) -> bool:
         """Does a project-relative path exist? Answers are remembered (see `lintrun`)."""
@@ -123,6 +119,16 @@ class Project:
             found = False
         self.checked_paths[rel] = found
         return found
+
+
+@lru_cache(maxsize=4096)
+def _resolve(folder: str, file: str) -> tuple[str, bool]:
+    if file.startswith("/") or (len(file) > 1 and file[1] == ":"):
+        return file, False
+    joined = posixpath.normpath(posixpath.join(folder, file))
+    if joined == ".." or joined.startswith("../"):
+        return joined, False
+    return joined, True
 
 
 def discover(config: Config) -> list[SourceFile]:
