@@ -109,7 +109,7 @@ def is_foreign_ref(doc: Document, ref: Ref, namespaces: frozenset[str] | set[str
     return bool(ns) and ns in namespaces
 
 
-def portfolio_refs(project: "Project") -> list[tuple[Document, PortfolioRef]]:
+def portfolio_refs(project: Project) -> list[tuple[Document, PortfolioRef]]:
     """Every reference of the project that names another registry's entry."""
     wanted = names(project.config)
     out = []
@@ -125,7 +125,7 @@ def portfolio_refs(project: "Project") -> list[tuple[Document, PortfolioRef]]:
 # Reading the other registries
 
 
-def catalogs(project: "Project") -> dict[str, Catalog]:
+def catalogs(project: Project) -> dict[str, Catalog]:
     """The configured registries, read once per project."""
     cached = project.__dict__.get("_portfolio")
     if cached is None:
@@ -263,7 +263,7 @@ def resolve(found: Mapping[str, Catalog], pref: PortfolioRef) -> Resolution:
     return Resolution(None, None, tuple(c.name for c in holders))
 
 
-def link_problem(project: "Project", doc: Document, ref: Ref, cat: Catalog, entry: ForeignEntry) -> str:
+def link_problem(project: Project, doc: Document, ref: Ref, cat: Catalog, entry: ForeignEntry) -> str:
     """Why a portfolio link does not land on its entry ("" when it does, or cannot be told)."""
     href = ref.href
     if not href or ref.kind != "link":
@@ -281,7 +281,7 @@ def link_problem(project: "Project", doc: Document, ref: Ref, cat: Catalog, entr
     return ""
 
 
-def expected_href(project: "Project", doc: Document, cat: Catalog, entry: ForeignEntry) -> str:
+def expected_href(project: Project, doc: Document, cat: Catalog, entry: ForeignEntry) -> str:
     """A relative link from `doc` to a project registry's entry ("" for exports)."""
     if cat.project_dir is None:
         return f"#{entry.anchor}" if entry.anchor else ""
@@ -289,7 +289,7 @@ def expected_href(project: "Project", doc: Document, cat: Catalog, entry: Foreig
     return f"{rel}#{entry.anchor}" if entry.anchor else rel
 
 
-def _from_doc(project: "Project", doc: Document, path: Path) -> str:
+def _from_doc(project: Project, doc: Document, path: Path) -> str:
     """`path` relative to the folder of `doc`, as a link from it would be written."""
     here = (project.project_dir / doc.path).resolve().parent
     return os.path.relpath(path, here).replace(os.sep, "/")

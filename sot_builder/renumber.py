@@ -47,8 +47,8 @@ NEW_SUFFIX = ".sotb-new"
 OLD_SUFFIX = ".sotb-old"
 BOM = b"\xef\xbb\xbf"
 
-_ANCHOR_TAG_RE = re.compile(r"(<a\s+(?:[^>]*?\s)?(?:id|name)\s*=\s*[\"'])([^\"']+)([\"'])", re.I)
-_ANCHOR_ONLY_RE = re.compile(r"^\s*(?:<a\s[^>]*>\s*</a>\s*)+$", re.I)
+_ANCHOR_TAG_RE = re.compile(r"(<a\s+(?:[^>]*?\s)?(?:id|name)\s*=\s*[\"'])([^\"']+)([\"'])", re.IGNORECASE)
+_ANCHOR_ONLY_RE = re.compile(r"^\s*(?:<a\s[^>]*>\s*</a>\s*)+$", re.IGNORECASE)
 _EMPHASIS_RE = re.compile(r"[*_`~]")
 
 
@@ -61,14 +61,14 @@ def norm_title(title: str) -> str:
     return " ".join(_EMPHASIS_RE.sub("", title).casefold().split())
 
 
-def issued_events(ledger: "Ledger | None", ident: str) -> list["Event"]:
+def issued_events(ledger: Ledger | None, ident: str) -> list[Event]:
     """The ledger's `issued` events for `ident`, in file order (each distinct event once)."""
     if ledger is None:
         return []
     return [ev for ev in ledger.events if ev.kind == "issued" and ev.id == ident]
 
 
-def issue_rank(entry: Entry, issued: Sequence["Event"]) -> int | None:
+def issue_rank(entry: Entry, issued: Sequence[Event]) -> int | None:
     """Position of the first `issued` event with the entry's title; None when the ledger has none."""
     want = norm_title(entry.title)
     for k, ev in enumerate(issued):
@@ -77,13 +77,13 @@ def issue_rank(entry: Entry, issued: Sequence["Event"]) -> int | None:
     return None
 
 
-def is_collision(entries: Sequence[Entry], issued: Sequence["Event"]) -> bool:
+def is_collision(entries: Sequence[Entry], issued: Sequence[Event]) -> bool:
     """Two different entries under one ID, and the ledger issued the ID more than once."""
     return len({norm_title(e.title) for e in entries}) > 1 and len(issued) > 1
 
 
-def choose_entry(project: "Project", ident: str, file: str = "", line: int = 0,
-                 ledger: "Ledger | None" = None) -> tuple[Entry, list[Entry], str]:
+def choose_entry(project: Project, ident: str, file: str = "", line: int = 0,
+                 ledger: Ledger | None = None) -> tuple[Entry, list[Entry], str]:
     """(entry to move, the other entries with the same ID, why this one)."""
     defs = list(project.definitions.get(ident, ()))
     if not defs:
@@ -126,7 +126,7 @@ def with_number(ident: str, number: int) -> str:
     return f"{head}-{number:0{len(digits)}d}"
 
 
-def used_numbers(project: "Project", prefix: str, subtype: str, ledger_ids: Iterable[str]) -> set[int]:
+def used_numbers(project: Project, prefix: str, subtype: str, ledger_ids: Iterable[str]) -> set[int]:
     """Numbers of PREFIX[-SUB] that must not be handed out: see `scaffold.used_numbers`."""
     from sot_builder import scaffold
 
@@ -145,7 +145,7 @@ def used_numbers(project: "Project", prefix: str, subtype: str, ledger_ids: Iter
     return used
 
 
-def new_id(project: "Project", entry: Entry, to: str = "", reserve: bool = False,
+def new_id(project: Project, entry: Entry, to: str = "", reserve: bool = False,
            ledger_ids: Iterable[str] = ()) -> str:
     """The ID `entry` moves to: `to` when given (checked), else the next free one in its category."""
     known = set(ledger_ids)
@@ -178,7 +178,7 @@ def new_id(project: "Project", entry: Entry, to: str = "", reserve: bool = False
     return with_number(entry.id, number)
 
 
-def _category_range(project: "Project", entry: Entry) -> tuple[int, int]:
+def _category_range(project: Project, entry: Entry) -> tuple[int, int]:
     t = project.registry.get(entry.prefix)
     digits = len(entry.id.rpartition("-")[2])
     if t is None or entry.subtype:
@@ -189,7 +189,7 @@ def _category_range(project: "Project", entry: Entry) -> tuple[int, int]:
     return (cat.first, cat.last) if cat else (1, 10**t.width - 1)
 
 
-def _reserve(project: "Project", entry: Entry, first: int, last: int, used: set[int]) -> int:
+def _reserve(project: Project, entry: Entry, first: int, last: int, used: set[int]) -> int:
     from sot_builder.reserve import open_store, store_url
 
     url = store_url(project.config["reservation_db"])
@@ -322,7 +322,7 @@ class Plan:
 class _Work:
     """Mutable state while planning."""
 
-    project: "Project"
+    project: Project
     old: str
     new: str
     mover: Entry
@@ -343,7 +343,7 @@ class _Work:
         return self.texts[doc.path]
 
 
-def _read(project: "Project", doc: Document) -> bytes | None:
+def _read(project: Project, doc: Document) -> bytes | None:
     path = project.project_dir / doc.path
     try:
         data = path.read_bytes()
@@ -360,7 +360,7 @@ def _read(project: "Project", doc: Document) -> bytes | None:
     return data
 
 
-def plan_renumber(project: "Project", ident: str, to: str = "", file: str = "", line: int = 0,
+def plan_renumber(project: Project, ident: str, to: str = "", file: str = "", line: int = 0,
                   reserve: bool = False, date: str | None = None) -> Plan:
     """Everything `sotb renumber` would write, without writing it."""
     from sot_builder import ledger as ledger_mod
@@ -387,7 +387,7 @@ def plan_renumber(project: "Project", ident: str, to: str = "", file: str = "", 
                 tuple(work.ambiguous), event)
 
 
-def _foreign_names(project: "Project") -> frozenset[str]:
+def _foreign_names(project: Project) -> frozenset[str]:
     names = set((project.config.values.get("portfolio") or {}).keys())
     return frozenset(names | {"portfolio"})
 
@@ -580,13 +580,13 @@ def _rewrite_fragments(work: _Work) -> None:
                 new = explicit_maps[path].get(frag.lower())
             if not new:
                 continue
-            text = work.text(doc)
-            spans = link_spans(text.line(ref.line), ref) if text is not None else None
-            if text is None or spans is None or spans[1] is None:
+            source = work.text(doc)
+            spans = link_spans(source.line(ref.line), ref) if source is not None else None
+            if source is None or spans is None or spans[1] is None:
                 work.ambiguous.append(Mention(doc.path, ref.line, ref.column, "fragment"))
                 continue
             written = quote(new, safe="-_") if "%" in ref.fragment else new
-            if not text.replace(ref.line, spans[1][0], spans[1][1], written):
+            if not source.replace(ref.line, spans[1][0], spans[1][1], written):
                 work.ambiguous.append(Mention(doc.path, ref.line, ref.column, "fragment"))
                 continue
             work.rewritten.append(Mention(doc.path, ref.line, ref.column, "fragment"))
@@ -594,7 +594,7 @@ def _rewrite_fragments(work: _Work) -> None:
                 work.moved_refs.add(key)  # the link names its ID by the fragment only
 
 
-def _parse(project: "Project", doc: Document, data: bytes) -> Document:
+def _parse(project: Project, doc: Document, data: bytes) -> Document:
     from sot_builder.project import parse_options
 
     return parse_document(data, doc.path, doc.role, parse_options(project.config, project.registry, doc.role))
@@ -657,7 +657,7 @@ def _shape(e: Entry) -> tuple:
 # -- the ledger --------------------------------------------------------------------
 
 
-def _ledger_change(config: Config, ledger: "Ledger | None", work: _Work,
+def _ledger_change(config: Config, ledger: Ledger | None, work: _Work,
                    date: str) -> tuple[FileChange, dict[str, Any]] | None:
     from sot_builder import ledger as ledger_mod
 

@@ -56,8 +56,8 @@ def id_collision(project, r: Rule) -> Iterator[Diagnostic]:
         if not is_collision(entries, issued):
             continue
         ranks = {id(e): issue_rank(e, issued) for e in entries}
-        known = [e for e in entries if ranks[id(e)] is not None]
-        first = min(known, key=lambda e: ranks[id(e)]) if known else None
+        known = [(rank, k) for k, e in enumerate(entries) if (rank := ranks[id(e)]) is not None]
+        first = entries[min(known)[1]] if known else None
         for e in entries:
             others = [o for o in entries if o is not e]
             other = others[0]

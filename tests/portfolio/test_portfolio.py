@@ -131,9 +131,9 @@ def test_references_without_a_configured_namespace_are_not_portfolio_references(
     configure(world, "{}", "Q:BR-003 is prose, and so is note:BR-004.\n")
     assert problems(world) == []
     configure(world, "{}", "portfolio:BR-003\n")
-    assert messages(world, "SOT210") == [
-        'portfolio:BR-003 but no registries are configured | name the registries in '
-        '`portfolio = { NAME = "path" }`']
+    expected = ('portfolio:BR-003 but no registries are configured | name the registries in '
+                '`portfolio = { NAME = "path" }`')
+    assert messages(world, "SOT210") == [expected]
 
 
 def test_catalogs_hold_titles_files_and_anchors(world: Path) -> None:
