@@ -15,9 +15,10 @@ style is recognised too; its markers are kept as they are). Regions:
 
 The first sync adopts hand-written content: the body of an existing
 "Navigation by Category" section, the README's file table, the prefix table
-and the run of index tables are wrapped in markers and regenerated. A file
-that lacks them gets them appended (navigation: before the first `##`
-heading). Missing back-references (rule SOT208) are inserted as list items in
+and the run of index tables are wrapped in markers and regenerated with the
+standard columns. A file that lacks them gets them at the end of a matching
+empty section ("SoT Files", "Prefix Registry", "Index Tables"), else appended
+under a new heading (navigation: before the first `##` heading). Missing back-references (rule SOT208) are inserted as list items in
 the target entry's relation section, created at the end of the entry (before
 its Version History) when absent.
 
@@ -244,6 +245,8 @@ def _index_level(doc: Document) -> int:
     return min(h.level + 1, 6) if h is not None else INDEX_LEVEL
 
 
+# Regions of SoT.README.md and SoT.UNIQUE_ID_SYSTEM.md: name -> body. The built-in ones are
+# adopted or created on the first sync; any other name is kept up to date where its markers are.
 REGION_GENERATORS: dict[str, RegionGenerator] = {"files": files_region}
 ID_SYSTEM_GENERATORS: dict[str, RegionGenerator] = {"prefixes": prefixes_region, "index": index_region}
 # Regions written by optional modules: name -> (module, generator, function naming the file
@@ -539,12 +542,15 @@ def region_edits(project: Project, doc: Document) -> list[Edit]:
         add(_region_edit(doc, "navigation", navigation_region(project, doc), 0,
                          lambda: _navigation_placement(project, doc)))
     elif doc is readme_doc(project):
-        add(_region_edit(doc, "files", files_region(project), 0, lambda: _files_placement(doc)))
+        placements = {"files": lambda: _files_placement(doc)}
+        for seq, (name, gen) in enumerate(REGION_GENERATORS.items()):
+            add(_region_edit(doc, name, gen(project), seq, placements.get(name, lambda: None)))
     elif doc is id_system_doc(project):
         appending = find_region(doc, "prefixes") is None and prefix_table(doc) is None
-        add(_region_edit(doc, "prefixes", prefixes_region(project), 0, lambda: _prefixes_placement(doc)))
-        add(_region_edit(doc, "index", index_region(project), 1,
-                         lambda: _index_placement(doc, force_gap=appending)))
+        placements = {"prefixes": lambda: _prefixes_placement(doc),
+                      "index": lambda: _index_placement(doc, force_gap=appending)}
+        for seq, (name, gen) in enumerate(ID_SYSTEM_GENERATORS.items()):
+            add(_region_edit(doc, name, gen(project), seq, placements.get(name, lambda: None)))
     for seq, plugin in enumerate(plugin_regions(), start=10):
         if plugin.path(project) != doc.path:
             continue
@@ -682,13 +688,13 @@ def _new_sections_edit(project: Project, doc: Document, entry: Entry,
 
 
 def back_reference_edits(project: Project,
-                         missing: list[MissingBackRef]) -> dict[str, list[tuple[str, Edit]]]:
-    """Edits by path, each with the ID of the entry it inserts back-references into."""
+                         missing: list[MissingBackRef]) -> dict[str, list[tuple[str, Edit, list[str]]]]:
+    """Edits by path: (entry that receives back-references, the edit, the IDs it now names)."""
     by_target: dict[str, list[MissingBackRef]] = {}
     for m in missing:
         if m.target.level > 0:  # a table-row entry has no section to hold it
             by_target.setdefault(m.target.id, []).append(m)
-    edits: dict[str, list[tuple[str, Edit]]] = {}
+    edits: dict[str, list[tuple[str, Edit, list[str]]]] = {}
     seq = 0
     for ident in sorted(by_target):
         group = sorted(by_target[ident], key=lambda m: id_key(m.source))
@@ -709,11 +715,12 @@ def back_reference_edits(project: Project,
         for index in sorted(existing):
             seq += 1
             edit = _section_edit(doc, entry, index, existing[index], seq)
-            edits.setdefault(doc.path, []).append((entry.id, edit))
+            edits.setdefault(doc.path, []).append((entry.id, edit, [m.source.id for m, _ in existing[index]]))
         if new and entry.level < 6:
             seq += 1
             edit = _new_sections_edit(project, doc, entry, new, seq)
-            edits.setdefault(doc.path, []).append((entry.id, edit))
+            sources = [m.source.id for items in new.values() for m, _ in items]
+            edits.setdefault(doc.path, []).append((entry.id, edit, sources))
     return edits
 
 
@@ -818,25 +825,19 @@ def plan_sync(project: Project) -> SyncResult:
         t = text_of(project.by_path[path])
         if t is None:
             continue
-        t.apply([edit for _, edit in pairs])
-        for ident, edit in pairs:
-            found = _targets(project, edit.lines)
-            intended.setdefault(ident, Counter()).update(found)
-            added.extend((ident, other) for other in sorted(found))
+        t.apply([edit for _, edit, _ in pairs])
+        for ident, edit, sources in pairs:
+            intended.setdefault(ident, Counter()).update(_targets(project, edit.lines))
+            added.extend((ident, source) for source in sources)
     touched = set(edits) & set(texts)
     current = _reparse(project, texts, touched) if touched else project
 
     # 2. generated regions, computed on the updated documents
-    changed: set[str] = set()
     for doc in current.documents:
         file_edits = region_edits(current, doc)
-        if not file_edits:
-            continue
-        t = text_of(project.by_path[doc.path])
-        if t is None:
-            continue
-        t.apply(file_edits)
-        changed.add(doc.path)
+        t = text_of(project.by_path[doc.path]) if file_edits else None
+        if t is not None:
+            t.apply(file_edits)
 
     # 3. check and collect
     changes = []

@@ -252,9 +252,11 @@ def test_the_dashboard_region_is_idempotent(registry: Path) -> None:
     readme.write_text(readme.read_text(encoding="utf-8")
                       + "\n## Dashboard\n\n<!-- sotb:begin dashboard -->\n<!-- sotb:end dashboard -->\n",
                       encoding="utf-8")
-    edit(registry / "SoT" / "SoT.API_CONTRACTS.md", "- [API-046](#api-046-post-subscriptionscreate)"
-         " - POST /subscriptions/create\n", "")
-    assert sync(registry).changed
+    api = registry / "SoT" / "SoT.API_CONTRACTS.md"
+    edit(api, "- [API-046](#api-046-post-subscriptionscreate) - POST /subscriptions/create\n", "")
+    edit(api, "### Uses Partner\n\n- [PIC-001](SoT.PARTNER_INTEGRATIONS.md#pic-001-stripe-payment-processing)"
+              " - Stripe Payment Processing\n\n### Business Rules", "### Business Rules")
+    assert sync(registry).back_references == (("API-045", "PIC-001"),)
     assert sync(registry).changes == ()
     assert lint_codes(registry) == []
 
