@@ -50,6 +50,7 @@ BOM = b"\xef\xbb\xbf"
 _ANCHOR_TAG_RE = re.compile(r"(<a\s+(?:[^>]*?\s)?(?:id|name)\s*=\s*[\"'])([^\"']+)([\"'])", re.IGNORECASE)
 _ANCHOR_ONLY_RE = re.compile(r"^\s*(?:<a\s[^>]*>\s*</a>\s*)+$", re.IGNORECASE)
 _EMPHASIS_RE = re.compile(r"[*_`~]")
+_REFDEF_RE = re.compile(r"^ {0,3}\[([^\]]+)\]:[ \t]*<?([^\s>]+)")
 
 
 # ---------------------------------------------------------------------------
@@ -582,6 +583,8 @@ def _rewrite_fragments(work: _Work) -> None:
                 continue
             source = work.text(doc)
             spans = link_spans(source.line(ref.line), ref) if source is not None else None
+            if source is not None and spans is not None and _reference_style(source.line(ref.line), spans):
+                continue  # its destination is a link reference definition, rewritten below
             if source is None or spans is None or spans[1] is None:
                 work.ambiguous.append(Mention(doc.path, ref.line, ref.column, "fragment"))
                 continue
@@ -592,6 +595,44 @@ def _rewrite_fragments(work: _Work) -> None:
             work.rewritten.append(Mention(doc.path, ref.line, ref.column, "fragment"))
             if ref.target and not ID_RE.search(ref.label) and fragment_id(new.lower()) != ref.target:
                 work.moved_refs.add(key)  # the link names its ID by the fragment only
+    _rewrite_definitions(work, slug_maps, explicit_maps)
+
+
+def _reference_style(line: str, spans: tuple[tuple[int, int], tuple[int, int] | None]) -> bool:
+    return spans[1] is None and line.startswith("][", spans[0][1])
+
+
+def _rewrite_definitions(work: _Work, slug_maps: dict[str, dict[str, str]],
+                         explicit_maps: dict[str, dict[str, str]]) -> None:
+    """Fragments in link reference definitions (`[key]: path#fragment`)."""
+    project = work.project
+    for doc in project.documents:
+        renamed: dict[str, str] = {}  # old destination -> new destination
+        for lineno, line in enumerate(doc.lines, start=1):
+            m = _REFDEF_RE.match(line)
+            if m is None or "#" not in m.group(2) or "://" in m.group(2):
+                continue
+            file, _, frag = m.group(2).partition("#")
+            path, inside = project.resolve_link(doc.path, unquote(file))
+            if not inside or path not in slug_maps:
+                continue
+            plain = unquote(frag)
+            new = slug_maps[path].get(plain) or slug_maps[path].get(plain.lower())
+            if new is None and not work.others:
+                new = explicit_maps[path].get(plain.lower())
+            source = work.text(doc) if new else None
+            if source is None or not new:
+                continue
+            written = quote(new, safe="-_") if "%" in frag else new
+            start = m.start(2) + len(file) + 1
+            if source.replace(lineno, start, start + len(frag), written):
+                renamed[m.group(2)] = f"{file}#{written}"
+                work.rewritten.append(Mention(doc.path, lineno, start + 1, "fragment"))
+        for ref in doc.refs if renamed else ():
+            new_href = renamed.get(ref.href)
+            if (ref.kind == "link" and new_href and ref.target and not ID_RE.search(ref.label)
+                    and fragment_id(new_href.partition("#")[2].lower()) != ref.target):
+                work.moved_refs.add((doc.path, ref.line, ref.column))
 
 
 def _parse(project: Project, doc: Document, data: bytes) -> Document:

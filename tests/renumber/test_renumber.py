@@ -171,3 +171,17 @@ def test_a_table_row_entry_moves_too(project: Path) -> None:
 
     assert "| GL-003 | Refund | Giving it back (see GL-001) |" in read(project, "SoT/SoT.GLOSSARY.md")
     assert read(project, "docs/terms.md") == "A refund (GL-003) undoes a charge (GL-001).\n"
+
+
+def test_reference_style_links_and_their_definitions_follow(project: Path) -> None:
+    (project / "docs" / "refs.md").write_text(
+        "See [PIC-002][], [Adyen][a] and [PIC-002].\n\n"
+        "[PIC-002]: ../SoT/SoT.PARTNERS.md#pic-002-adyen-payments\n"
+        "[a]: ../SoT/SoT.PARTNERS.md#pic-002-adyen-payments\n")
+
+    assert run("renumber", "PIC-002", "--no-sync") == 0
+
+    assert read(project, "docs/refs.md") == (
+        "See [PIC-003][], [Adyen][a] and [PIC-003].\n\n"
+        "[PIC-003]: ../SoT/SoT.PARTNERS.md#pic-003-adyen-payments\n"
+        "[a]: ../SoT/SoT.PARTNERS.md#pic-003-adyen-payments\n")
