@@ -92,9 +92,9 @@ def namespace_of(doc: Document, ref: Ref) -> str:
         return ""
     line = doc.lines[ref.line - 1]
     start = ref.column - 1
-    if line[start:start + len(ref.target)] != ref.target:
+    if start < 2 or line[start - 1] != ":" or line[start:start + len(ref.target)] != ref.target:
         return ""
-    m = _NS_BEFORE_RE.search(line[:start])
+    m = _NS_BEFORE_RE.search(line, max(0, start - 41), start)
     return m.group(1) if m else ""
 
 
