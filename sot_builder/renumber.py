@@ -214,6 +214,7 @@ class TextLines:
         text = (data[len(BOM):] if self.bom else data).decode("utf-8")
         self.parts = text.split("\n")  # the last part is "" when the file ends with a newline
         self.edits: dict[int, dict[tuple[int, int], str]] = defaultdict(dict)
+        self.version = 0  # counts the edits made
 
     def line(self, lineno: int) -> str:
         if not 1 <= lineno <= len(self.parts):
@@ -228,6 +229,7 @@ class TextLines:
         if any(a < end and start < b for a, b in spans):
             return False
         spans[(start, end)] = text
+        self.version += 1
         return True
 
     def result(self) -> bytes:
@@ -334,6 +336,15 @@ class _Work:
     ambiguous: list[Mention] = field(default_factory=list)
     meant: set[tuple[str, int, int]] = field(default_factory=set)  # links that mean the moving entry
     moved_refs: set[tuple[str, int, int]] = field(default_factory=set)  # refs that now name the new ID
+    anchor_docs: set[str] = field(default_factory=set)  # documents whose explicit anchors were renamed
+    parses: dict[tuple[str, int], Document] = field(default_factory=dict)
+
+    def parsed(self, doc: Document, text: TextLines) -> Document:
+        """The document as `text` now reads, parsed once per state of its edits."""
+        key = (doc.path, text.version)
+        if key not in self.parses:
+            self.parses[key] = _parse(self.project, doc, text.result())
+        return self.parses[key]
 
     def text(self, doc: Document) -> TextLines | None:
         if doc.path not in self.texts:
@@ -424,10 +435,12 @@ def _rewrite_definition(work: _Work) -> None:
             value = m.group(2)
             renamed = _renamed_anchor(value, low_old, low_new, work.old, work.new)
             if renamed and text.replace(lineno, m.start(2), m.end(2), renamed):
+                work.anchor_docs.add(e.path)
                 work.rewritten.append(Mention(e.path, lineno, m.start(2) + 1, "anchor"))
         for m in re.finditer(r"\{#([^}\s]+)\}", raw):
             renamed = _renamed_anchor(m.group(1), low_old, low_new, work.old, work.new)
             if renamed and text.replace(lineno, m.start(1), m.end(1), renamed):
+                work.anchor_docs.add(e.path)
                 work.rewritten.append(Mention(e.path, lineno, m.start(1) + 1, "anchor"))
 
 
@@ -559,7 +572,11 @@ def _rewrite_fragments(work: _Work) -> None:
     explicit_maps: dict[str, dict[str, str]] = {}
     for path, text in work.texts.items():
         old_doc = project.by_path[path]
-        new_doc = _parse(project, old_doc, text.result())
+        heading_lines = {h.line for h in old_doc.headings}
+        if not any(n in heading_lines for n in text.edits) and not work.anchor_docs & {path}:
+            slug_maps[path], explicit_maps[path] = {}, {}  # no heading or anchor changed
+            continue
+        new_doc = work.parsed(old_doc, text)
         slug_maps[path] = {a.slug: b.slug for a, b in zip(old_doc.headings, new_doc.headings) if a.slug != b.slug}
         gone = {a.lower() for a in old_doc.explicit_anchors} - {a.lower() for a in new_doc.explicit_anchors}
         low_old, low_new = work.old.lower(), work.new.lower()
@@ -655,8 +672,7 @@ def _check_and_collect(work: _Work) -> list[FileChange]:
         if after == before:
             continue
         old_doc = project.by_path[path]
-        new_doc = _parse(project, old_doc, after)
-        _verify(work, old_doc, new_doc)
+        _verify(work, old_doc, work.parsed(old_doc, text))
         out.append(FileChange(path, before, after))
     return out
 
@@ -949,13 +965,13 @@ def renumber(config: Config, ident: str, to: str = "", file: str = "", line: int
         if read_journal(config) is not None:
             raise SotbError("an interrupted renumber must be finished first: run `sotb renumber --recover`",
                             str(journal_path(config)))
-        project = load_project(config, use_cache=False)
+        project = load_project(config)
         return Result(plan_renumber(project, ident, to, file, line, False, date))
     with project_lock(config.root):
         recovered = recover(config)
         if recovered is not None:
             return Result(None, recovered)
-        project = load_project(config, use_cache=False)
+        project = load_project(config)  # every file read for rewriting is checked against its hash
         plan = plan_renumber(project, ident, to, file, line, reserve, date)
         about = {"from": plan.old, "to": plan.new, "entry": f"{plan.entry.path}:{plan.entry.line}"}
         commit(config, plan.changes, about)
