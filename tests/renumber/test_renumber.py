@@ -188,3 +188,10 @@ def test_reference_style_links_and_their_definitions_follow(project: Path) -> No
         "See [PIC-003][], [Adyen][a] and [PIC-003].\n\n"
         "[PIC-003]: ../SoT/SoT.PARTNERS.md#pic-003-adyen-payments\n"
         "[a]: ../SoT/SoT.PARTNERS.md#pic-003-adyen-payments\n")
+
+
+def test_an_id_or_recover_is_required(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("renumber") == 2
+    assert "missing ID (or --recover)" in capsys.readouterr().err
+    assert run("renumber", "PIC-002", "--recover") == 2
+    assert "--recover takes no ID" in capsys.readouterr().err
