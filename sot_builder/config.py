@@ -134,11 +134,47 @@ def load_config(start: Path | None = None, explicit: Path | None = None) -> Conf
     else:
         path, data = find_config(start or Path.cwd())
     source = str(path) if path else "defaults"
-    validate(data, source)
+    project_dir = path.parent if path else (start or Path.cwd()).resolve()
+    if not _validated_before(project_dir, data):
+        validate(data, source)
+        _remember_valid(project_dir, data)
     values = json.loads(json.dumps(DEFAULTS))
     origins = {k: "default" for k in DEFAULTS}
     for key, value in data.items():
         values[key] = value
         origins[key] = source
-    project_dir = path.parent if path else (start or Path.cwd()).resolve()
     return Config(project_dir, path, values, origins)
+
+
+def _memo_path(project_dir: Path, data: dict[str, Any]) -> Path:
+    """A marker that exactly this configuration passed validation with this sotb version."""
+    import hashlib
+
+    from sot_builder import __version__
+
+    key = hashlib.blake2b(
+        (__version__ + json.dumps(data, sort_keys=True, default=str)).encode(), digest_size=12
+    ).hexdigest()
+    cache = data.get("cache_dir", DEFAULTS["cache_dir"])
+    return project_dir / str(cache) / f"config-valid-{key}"
+
+
+def _validated_before(project_dir: Path, data: dict[str, Any]) -> bool:
+    if not isinstance(data.get("cache_dir", ""), str):
+        return False
+    try:
+        return _memo_path(project_dir, data).is_file()
+    except OSError:
+        return False
+
+
+def _remember_valid(project_dir: Path, data: dict[str, Any]) -> None:
+    """Skip the JSON Schema import next time (it is a noticeable share of a lint run)."""
+    try:
+        path = _memo_path(project_dir, data)
+        if path.parent.is_dir():
+            for old in path.parent.glob("config-valid-*"):
+                old.unlink()
+            path.touch()
+    except OSError:
+        pass

@@ -34,7 +34,11 @@ def display_path(config: Config, rel: str) -> str:
 def for_display(config: Config, diags: list[Diagnostic]) -> list[Diagnostic]:
     from dataclasses import replace
 
-    return [replace(d, path=display_path(config, d.path)) for d in diags]
+    shown: dict[str, str] = {}
+    for d in diags:
+        if d.path not in shown:
+            shown[d.path] = display_path(config, d.path)
+    return [replace(d, path=shown[d.path]) for d in diags]
 
 
 def use_color() -> bool:
