@@ -456,6 +456,7 @@ def render_readme(plan: Plan) -> str:
     ]
     for sot in plan.files:
         out.append(f"| `{sot.filename}` | {sot.prefix}-### | Source of Truth for {sot.subject} |")
+    out.append("| `SoT.UNIQUE_ID_SYSTEM.md` | — | Registry of every ID prefix |")
     out.append("")
     return "\n".join(out)
 
