@@ -54,6 +54,10 @@ def _extra_files(config: Config) -> list[Path]:
     for spec in (config["types"] or {}).values():
         if isinstance(spec, dict) and spec.get("definition"):
             out.append(base / spec["definition"])
+    if config["portfolio"]:  # other registries decide how `P:ID` references resolve
+        from sot_builder.portfolio import portfolio_files
+
+        out.extend(portfolio_files(config))
     templates = base / "templates"
     if templates.is_dir():  # a project's own templates shape the generated regions
         out.extend(sorted(p for p in templates.rglob("*") if p.is_file()))

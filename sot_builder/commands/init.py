@@ -48,6 +48,7 @@ def init(new: bool, root: str | None, force: bool, dry_run: bool, folder: Path |
     else:
         atomic_write_text(config_path, text)
         _gitattributes(project_dir, root)
+        _gitignore(project_dir)
         click.echo(f"wrote {config_path.name}")
     set_exit(0)
 
@@ -105,3 +106,16 @@ def _gitattributes(project_dir: Path, root: str) -> None:
     if text and not text.endswith("\n"):
         text += "\n"
     atomic_write_text(path, text + line + "\n")
+
+
+def _gitignore(project_dir: Path) -> None:
+    """Keep the parse cache and the writers' lock file out of commits."""
+    path = project_dir / ".gitignore"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    have = set(text.splitlines())
+    missing = [line for line in (".sotb_cache/", ".sotb.lock") if line not in have]
+    if not missing:
+        return
+    if text and not text.endswith("\n"):
+        text += "\n"
+    atomic_write_text(path, text + "\n".join(missing) + "\n")

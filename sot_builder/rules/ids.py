@@ -64,7 +64,10 @@ def unknown_prefix(project, r: Rule) -> Iterator[Diagnostic]:
     ## PIC-001: Stripe
     ```
     """
+    from sot_builder.rules.refs import _foreign_check
+
     reg = project.registry
+    foreign = _foreign_check(project)
     hint = "; add it to [tool.sotb.types] or run `sotb init`"
     seen: set[tuple[str, int, str]] = set()
     for doc in project.documents:
@@ -76,7 +79,7 @@ def unknown_prefix(project, r: Rule) -> Iterator[Diagnostic]:
             if ref.kind != "link" or not ref.target:
                 continue
             prefix = ref.target.split("-", 1)[0]
-            if reg.get(prefix) is None and ref.target not in project.definitions:
+            if reg.get(prefix) is None and ref.target not in project.definitions and not foreign(doc, ref):
                 key = (doc.path, ref.line, ref.target)
                 if key not in seen:
                     seen.add(key)

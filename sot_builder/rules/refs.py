@@ -18,6 +18,16 @@ def _prefix(ident: str) -> str:
     return ident.split("-", 1)[0]
 
 
+def _foreign_check(project):
+    """A predicate telling references to other registries (`P:BR-003`) from local ones."""
+    if not project.config["portfolio"]:
+        return lambda doc, ref: False
+    from sot_builder.portfolio import is_foreign_ref, names
+
+    namespaces = names(project.config)
+    return lambda doc, ref: is_foreign_ref(doc, ref, namespaces)
+
+
 def anchor_entries(doc: Document) -> dict[str, Entry]:
     """Every anchor of a document that lands on an entry."""
     out: dict[str, Entry] = {}
@@ -61,6 +71,7 @@ def undefined_id(project, r: Rule) -> Iterator[Diagnostic]:
     reg = project.registry
     defs = project.definitions
     bare_ok = project.config["bare_references"]
+    foreign = _foreign_check(project)
     for doc in project.documents:
         for ref in doc.refs:
             ident = ref.target
@@ -68,6 +79,8 @@ def undefined_id(project, r: Rule) -> Iterator[Diagnostic]:
                 continue
             if ref.kind != "link" and not bare_ok:
                 continue
+            if foreign(doc, ref):
+                continue  # `P:BR-003` names another registry's entry (SOT211 checks it)
             close = difflib.get_close_matches(ident, [i for i in defs if i.startswith(_prefix(ident))], 1, 0.8)
             hint = f"; did you mean {close[0]}?" if close else ""
             yield r.diag(doc.path, ref.line, ref.column, ids=(ident,), id=ident, hint=hint)

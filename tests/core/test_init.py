@@ -89,5 +89,6 @@ def test_init_new_creates_an_empty_registry(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "SoT" / "SoT.UNIQUE_ID_SYSTEM.md").is_file()
     assert tomllib.loads((tmp_path / "sotb.toml").read_text())["root"] == "SoT"
     assert "SoT/SoT.LEDGER.jsonl merge=union" in (tmp_path / ".gitattributes").read_text()
+    assert {".sotb_cache/", ".sotb.lock"} <= set((tmp_path / ".gitignore").read_text().splitlines())
     code, diags = lint_json(tmp_path, monkeypatch, capsys)
     assert code == 0 and [d for d in diags if d["severity"] == "error"] == []
