@@ -117,6 +117,8 @@ class Record:
     superseded_by: str = ""
     renumbered_to: str = ""
     history: list[int] = field(default_factory=list)  # lines of its events
+    # later `issued` events for the same ID (two branches took the number), until renumbered away
+    duplicates: list[Record] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------
@@ -281,17 +283,28 @@ def _apply(records: dict[str, Record], ev: Event) -> None:
     if kind == "issued":
         old = records.get(ev.id)
         if old is not None and old.issued_line and not old.renumbered_to:
-            old.history.append(ev.line)  # issued twice (two branches took the number): first wins
+            # issued twice (two branches took the number): the first is the record, the others wait
+            # for the `renumbered` event that moves them
+            old.duplicates.append(Record(ev.id, d["title"], d.get("status", "") or "", d["file"],
+                                         issued_line=ev.line, last_line=ev.line, history=[ev.line]))
             return
         records[ev.id] = Record(ev.id, d["title"], d.get("status", "") or "", d["file"],
                                 issued_line=ev.line)
         rec = records[ev.id]
     elif kind == "renumbered":
         src = _record(records, d["from"])
-        src.renumbered_to = d["to"]
-        src.history.append(ev.line)
-        src.last_line = ev.line
-        rec = replace(src, id=d["to"], renumbered_to="", history=[], issued_line=ev.line)
+        mover = _mover(src, d)
+        if mover is src:
+            src.renumbered_to = d["to"]
+            src.history.append(ev.line)
+            src.last_line = ev.line
+            if src.duplicates:  # the next entry issued under the old ID keeps it
+                heir, *rest = src.duplicates
+                heir.duplicates, src.duplicates = rest, []
+                records[d["from"]] = heir
+        else:
+            src.duplicates.remove(mover)
+        rec = replace(mover, id=d["to"], renumbered_to="", history=[], issued_line=ev.line, duplicates=[])
         records[d["to"]] = rec
     else:
         rec = _record(records, ev.id)
@@ -310,6 +323,24 @@ def _apply(records: dict[str, Record], ev: Event) -> None:
                 rec.superseded_by = d["by"]
     rec.history.append(ev.line)
     rec.last_line = ev.line
+
+
+def _mover(src: Record, d: Mapping[str, Any]) -> Record:
+    """The record a `renumbered` event moves: the one issued under its title, else in its file.
+
+    Among `src` and its duplicates; `src` itself when neither key tells them apart.
+    """
+    candidates = [src, *src.duplicates]
+    for key in ("title", "file"):
+        want = _loose(d.get(key))
+        narrowed = [r for r in candidates if want and _loose(getattr(r, key)) == want]
+        if narrowed:
+            candidates = narrowed
+    return candidates[0]
+
+
+def _loose(text: Any) -> str:
+    return " ".join(text.casefold().split()) if isinstance(text, str) else ""
 
 
 def live(records: Mapping[str, Record]) -> list[Record]:
