@@ -12,6 +12,7 @@ import hashlib
 import re
 from bisect import bisect_right
 from itertools import accumulate
+from operator import itemgetter
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -73,6 +74,7 @@ _TABLE_ID_CELL_RE = re.compile(r"^(?:\*\*|`)?\[?([A-Z]{2,5}(?:-[A-Z]{2,5})?-\d{3
 
 MAX_FRONTMATTER_LINES = 2000
 MAX_FRONTMATTER_ALIASES = 100
+MAX_FRONTMATTER_VALUES = 100_000  # values in the frontmatter with every alias expanded
 MAX_NOTE = 500  # a link's note is the text after it, up to the next link and at most this long
 
 
@@ -205,8 +207,9 @@ class _Parser:
                 end = i
                 break
         if not end:
+            within = f" within {MAX_FRONTMATTER_LINES} lines" if len(lines) > MAX_FRONTMATTER_LINES else ""
             self.problems.append(
-                ParseProblem("SOT001", "frontmatter starts with '---' but is never closed", 1)
+                ParseProblem("SOT001", f"frontmatter starts with '---' but is never closed{within}", 1)
             )
             return None, {}, 1
         source = "\n".join(lines[1:end])
@@ -241,6 +244,10 @@ class _Parser:
             return None
         if data is None:
             return {}
+        if "*" in source and _expanded_size(data, MAX_FRONTMATTER_VALUES) > MAX_FRONTMATTER_VALUES:
+            self.problems.append(ParseProblem(
+                "SOT001", "frontmatter aliases refer to themselves or expand to too many values", 2))
+            return None
         if not isinstance(data, dict):
             self.problems.append(
                 ParseProblem("SOT001", "frontmatter must be a mapping of keys to values", 2)
@@ -595,17 +602,21 @@ class _Parser:
         for k, m in enumerate(bare):
             if k not in in_range:
                 hits.append((m.start(), "bare", m.group(0), None, ""))
-        hits.sort(key=lambda h: h[0])
+        hits.sort(key=itemgetter(0))
         link_starts = [h[0] for h in hits if h[1] == "link"]
         entry_refs: dict[int, list[Ref]] = {}
+        ids = [e["id"] for e in self.entries]
+        line_owner, line_field = self.line_owner, self.line_field
         for pos, kind, ident, m, href in hits:
             i = bisect_right(starts, pos) - 1
             lineno = i + 1
             col = pos - starts[i] + 1
-            k = self.line_owner.get(lineno, owner[i])
-            src = self.entries[k]["id"] if k >= 0 else ""
-            sec = section[i] if k >= 0 and lineno not in self.line_owner else ""
-            fld = self.line_field.get(lineno, "")
+            k = owner[i]
+            sec = section[i]
+            if line_owner and lineno in line_owner:
+                k, sec = line_owner[lineno], ""
+            src = ids[k] if k >= 0 else ""
+            fld = line_field.get(lineno, "") if line_field else ""
             if kind == "link":
                 assert m is not None
                 end_col = m.end() - starts[i]
@@ -681,6 +692,35 @@ def _blank(text: str, spans: list[tuple[int, int]]) -> str:
         pos = b
     parts.append(text[pos:])
     return "".join(parts)
+
+
+def _expanded_size(data: object, limit: int) -> int:
+    """How many values `data` holds with every YAML alias expanded (limit + 1 for a cycle).
+
+    Aliases make the loaded data a graph of shared lists and dicts: a few lines
+    can stand for billions of values (or refer to themselves), which would hang
+    whatever later walks or prints them. Counted without recursion, each shared
+    node once.
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[object, bool]] = [(data, False)]
+    while stack:
+        node, done = stack.pop()
+        kids = list(node.keys()) + list(node.values()) if isinstance(node, dict) else node
+        if done:
+            open_nodes.discard(id(node))
+            total = 1 + sum(sizes.get(id(k), 1) for k in kids)  # type: ignore[union-attr]
+            if total > limit:
+                return total
+            sizes[id(node)] = total
+        elif isinstance(node, (dict, list)) and id(node) not in sizes:
+            if id(node) in open_nodes:
+                return limit + 1  # a node inside itself
+            open_nodes.add(id(node))
+            stack.append((node, True))
+            stack.extend((k, False) for k in kids if isinstance(k, (dict, list)))
+    return sizes.get(id(data), 1)
 
 
 def _alias_count(source: str, loader: type) -> int:
