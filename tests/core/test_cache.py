@@ -14,3 +14,16 @@ def test_pack_round_trip_is_exact():
     assert back == doc
     assert [type(r).__name__ for r in back.entries[0].refs][:1] == ["Ref"]
     assert back.entries[0].field("Status").value == "Active"
+
+
+def test_worker_processes_give_the_same_documents(tmp_path, monkeypatch):
+    from sot_builder import cache
+    from sot_builder.config import load_config
+    from sot_builder.project import load_project
+
+    repo = Path(__file__).resolve().parents[2]
+    config = load_config(repo)
+    one = load_project(config, use_cache=False, jobs=1).documents
+    monkeypatch.setattr(cache, "PARALLEL_MIN_BYTES", 0)
+    two = load_project(config, use_cache=False, jobs=2).documents
+    assert [d.path for d in one] == [d.path for d in two] and one == two
