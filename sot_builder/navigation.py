@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 from sot_builder.model import Document, Ref
@@ -58,13 +59,11 @@ def _read(doc: Document, start: int, end: int) -> Navigation:
             name = re.sub(r"\(.*$", "", name).strip(" *:-#")
             cats.append(NavCategory(name, m.group(1), int(m.group(3)), int(m.group(6)), lineno))
     refs = [r for r in doc.refs if start < r.line <= end and r.kind == "link" and r.target]
+    lines = [c.line for c in cats]  # ascending: categories are read line by line
     for r in refs:
-        owner = None
-        for c in cats:
-            if c.line < r.line:
-                owner = c
-        if owner is None:
+        k = bisect_left(lines, r.line)  # the last category above the link owns it
+        if k == 0:
             loose.append(r)
         else:
-            owner.items.append(r)
+            cats[k - 1].items.append(r)
     return Navigation(start, end, cats, loose)

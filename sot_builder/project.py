@@ -7,18 +7,22 @@ import glob
 import os
 import posixpath
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sot_builder.config import Config
 from sot_builder.diagnostics import Diagnostic, Severity
 from sot_builder.model import Document, Entry, ParseProblem, Ref
+from sot_builder.navigation import Navigation, find_navigation
 from sot_builder.parse import ParseOptions, parse_document
 from sot_builder.registry import Registry, build_registry
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
 _EXTERNAL = ("mailto:", "tel:", "data:")
+T = TypeVar("T")
 
 
 @dataclass
@@ -38,12 +42,14 @@ class Project:
     definitions: dict[str, list[Entry]] = field(default_factory=dict)
     refs_to: dict[str, list[Ref]] = field(default_factory=dict)
     checked_paths: dict[str, bool] = field(default_factory=dict)  # paths asked about by exists()
+    memos: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.reindex()
 
     def reindex(self) -> None:
         self.__dict__.pop("_local_links", None)
+        self.memos.clear()
         self.by_path = {d.path: d for d in self.documents}
         defs: dict[str, list[Entry]] = defaultdict(list)
         refs_to: dict[str, list[Ref]] = defaultdict(list)
@@ -74,13 +80,25 @@ class Project:
             return cached
         out = []
         for doc in self.documents:
+            folder = posixpath.dirname(doc.path)
+            resolved: dict[str, tuple[str, bool]] = {"": (doc.path, True)}  # file -> resolve_link()
             for ref in doc.refs:
                 if ref.kind != "link" or "://" in ref.href or ref.href.startswith(_EXTERNAL):
                     continue
-                path, inside = self.resolve_link(doc.path, ref.file)
-                out.append((doc, ref, path, inside))
+                found = resolved.get(ref.file)
+                if found is None:
+                    found = resolved[ref.file] = _resolve(folder, ref.file)
+                out.append((doc, ref, *found))
         self.__dict__["_local_links"] = out
         return out
+
+    def memo(self, key: str, factory: Callable[[Project], T]) -> T:
+        """`factory(self)`, computed once per project: indexes shared by the rules."""
+        try:
+            return self.memos[key]
+        except KeyError:
+            value = self.memos[key] = factory(self)
+            return value
 
     def entries(self) -> list[Entry]:
         return [e for d in self.documents for e in d.entries]
@@ -88,6 +106,18 @@ class Project:
     def entry(self, ident: str) -> Entry | None:
         found = self.definitions.get(ident)
         return found[0] if found else None
+
+    def first_definitions(self) -> dict[str, Entry]:
+        """ID -> the entry `entry(ID)` returns (the first that defines it)."""
+        return self.memo("first_definitions", _first_definitions)
+
+    def navigation(self, doc: Document) -> Navigation | None:
+        """`find_navigation(doc)`, read once per document; callers must not change it."""
+        found: dict[str, tuple[Document, Navigation | None]] = self.memo("navigation", lambda _: {})
+        known = found.get(doc.path)
+        if known is None or known[0] is not doc:
+            known = found[doc.path] = (doc, find_navigation(doc))
+        return known[1]
 
     def sot_documents(self) -> list[Document]:
         return [d for d in self.documents if d.role == "sot"]
@@ -121,6 +151,10 @@ class Project:
         return found
 
 
+def _first_definitions(project: Project) -> dict[str, Entry]:
+    return {ident: found[0] for ident, found in project.definitions.items()}
+
+
 @lru_cache(maxsize=4096)
 def _resolve(folder: str, file: str) -> tuple[str, bool]:
     if file.startswith("/") or (len(file) > 1 and file[1] == ":"):
@@ -151,8 +185,7 @@ def discover(config: Config) -> list[SourceFile]:
                 role = "readme" if name == readme else "registry" if name == id_system else "sot"
                 found[rel] = SourceFile(rel, abspath, role)
     for pattern in config["documents"]:
-        for match in sorted(glob.glob(str(project_dir / pattern), recursive=True)):
-            abspath = Path(match)
+        for abspath in _glob(project_dir, pattern):
             if not abspath.is_file():
                 continue
             rel = _rel(abspath, project_dir)
@@ -162,10 +195,36 @@ def discover(config: Config) -> list[SourceFile]:
     return sorted(found.values(), key=lambda s: s.path)
 
 
+def _glob(base: Path, pattern: str) -> list[Path]:
+    """Paths under `base` matching `pattern`, as glob.glob finds them but without
+    following symlinked folders (a link loop would never end) and without hidden
+    names the pattern does not spell out."""
+    literal = set(Path(pattern).parts)
+    try:
+        matches = list(base.glob(pattern))
+    except (ValueError, NotImplementedError, OSError):  # an absolute or malformed pattern
+        matches = [Path(m) for m in glob.glob(str(base / pattern))]
+    return sorted(
+        m for m in matches
+        if not any(part.startswith(".") and part not in literal for part in _parts_below(m, base))
+    )
+
+
+def _parts_below(path: Path, base: Path) -> tuple[str, ...]:
+    try:
+        return path.relative_to(base).parts
+    except ValueError:
+        return ()
+
+
 def _rel(path: Path, base: Path) -> str | None:
     try:
-        return path.resolve().relative_to(base.resolve()).as_posix() if path.is_symlink() else \
-            path.relative_to(base).as_posix()
+        if not path.is_symlink():
+            return path.relative_to(base).as_posix()
+        try:
+            return path.resolve().relative_to(base.resolve()).as_posix()
+        except RuntimeError:  # a symlink loop: keep the name, reading it reports the problem
+            return path.relative_to(base).as_posix()
     except (ValueError, OSError):
         return None
 
