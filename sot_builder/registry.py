@@ -101,9 +101,15 @@ class TypeDef:
         return f"{prefix or self.prefix}-{number:0{self.width}d}"
 
 
+_ANNOTATION_RE = re.compile(r"^([a-z][a-z0-9-]*)\s*:")
+
+
 @dataclass
 class Registry:
     types: dict[str, TypeDef] = field(default_factory=dict)  # by every prefix it owns
+    # relation_of() answers by (entry prefix, target prefix, annotation, field, section)
+    _relations: dict[tuple[str, str, str, str, str], str] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def get(self, prefix: str) -> TypeDef | None:
         return self.types.get(prefix)
@@ -124,25 +130,38 @@ class Registry:
         return relation
 
     def relation_of(self, entry_prefix: str, ref: Ref) -> str:
-        """The relation a reference expresses, or "" when it is a plain mention."""
-        t = self.get(entry_prefix)
-        if t is None or not ref.target:
+        """The relation a reference expresses, or "" when it is a plain mention.
+
+        Answers are remembered by everything they depend on (the registry is not
+        changed once built).
+        """
+        target = ref.target
+        if not target:
             return ""
-        target_prefix = ref.target.split("-", 1)[0]
+        note = ref.note
+        m = _ANNOTATION_RE.match(note) if note and ":" in note else None
+        key = (entry_prefix, target.split("-", 1)[0], m.group(1) if m else "", ref.field, ref.section)
+        found = self._relations.get(key)
+        if found is None:
+            found = self._relations[key] = self._relation(*key)
+        return found
+
+    def _relation(self, entry_prefix: str, target_prefix: str, annotation: str, field_name: str,
+                  section: str) -> str:
+        t = self.get(entry_prefix)
+        if t is None:
+            return ""
         # 1. an annotation after the link: "- [API-045](...) — implements: ..."
-        if ref.note:
-            m = re.match(r"^([a-z][a-z0-9-]*)\s*:", ref.note)
-            if m:
-                name = m.group(1)
-                if any(name in (r.name, r.inverse) for tt in self.types.values() for r in tt.relations):
-                    return name
+        if annotation and any(annotation in (r.name, r.inverse) for tt in self.types.values()
+                              for r in tt.relations):
+            return annotation
         # 2. a reference field with a declared relation
-        if ref.field:
-            fd = t.field_def(ref.field)
+        if field_name:
+            fd = t.field_def(field_name)
             if fd is not None and fd.relation:
                 return fd.relation
         # 3. a relation whose sections name the section or the bold label
-        context = " ".join(x for x in (ref.section, ref.field) if x).casefold()
+        context = " ".join(x for x in (section, field_name) if x).casefold()
         candidates = [r for r in t.relations if not r.targets or target_prefix in r.targets]
         for r in candidates:
             if any(s.casefold() in context for s in r.sections if s):
@@ -179,11 +198,22 @@ def validate_definition(data: Any, source: str) -> None:
         _check_semantics(data, source)
 
 
+MAX_ID_NUMBER = 999_999_999  # parse.ID_RE: 3 to 9 digits
+
+
 def _check_semantics(data: dict, source: str) -> None:
     cats = data.get("categories", [])
+    width = data.get("width", 3)
     for i, c in enumerate(cats):
         if c["first"] > c["last"]:
             raise SotbError(f"invalid type definition at /categories/{i}: first > last", source)
+        # an ID number has 3 to 9 digits (zero-padded to `width`): others would never parse as IDs
+        if c["last"] > MAX_ID_NUMBER:
+            raise SotbError(f"invalid type definition at /categories/{i}/last: {c['last']} has more "
+                            f"than {len(str(MAX_ID_NUMBER))} digits, the most an ID number may have", source)
+        if max(width, len(str(c["first"]))) < 3:
+            raise SotbError(f"invalid type definition at /categories/{i}/first: IDs need at least 3 "
+                            f"digits; set width to 3 or more", source)
         for j, d in enumerate(cats[:i]):
             if c["first"] <= d["last"] and d["first"] <= c["last"]:
                 raise SotbError(
@@ -195,21 +225,125 @@ def _check_semantics(data: dict, source: str) -> None:
             _check_pattern(pattern, f"{source}", f"/fields/{i}/pattern")
 
 
-_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*](?:[^()\\]|\\.)*\)\s*[+*{]")
-
-
 def _check_pattern(pattern: str, source: str, pointer: str) -> None:
     """Reject patterns that do not compile or that can backtrack catastrophically."""
     try:
         re.compile(pattern)
-    except re.error as exc:
+    except (re.error, RecursionError, OverflowError) as exc:
         raise SotbError(f"invalid type definition at {pointer}: bad regular expression: {exc}", source)
-    if _NESTED_QUANTIFIER.search(pattern) or re.search(r"\\1|\(\?<?[=!]", pattern):
+    why = backtracking_risk(pattern)
+    if why:
         raise SotbError(
-            f"invalid type definition at {pointer}: nested quantifiers, back-references and "
-            "look-arounds are not allowed (catastrophic backtracking)",
+            f"invalid type definition at {pointer}: {why} (catastrophic backtracking); "
+            "nested quantifiers, alternation under a quantifier, back-references and look-arounds "
+            "are not allowed",
             source,
         )
+
+
+# Characters used to decide whether two repeated parts of a pattern can match the same text.
+_PROBE = tuple(chr(c) for c in range(32, 127)) + ("\t", "é", "Ж", "€", "\u00a0", "٣", "中")
+
+
+def backtracking_risk(pattern: str) -> str:
+    """Why matching `pattern` can take exponential or high-polynomial time, or "".
+
+    Exponential: a repeated group holding a repeat or an alternation (`(a+)+`,
+    `((a+))+`, `(a|aa)*`). Polynomial: three or more unbounded repeats in a row
+    that can all match the same character (`\\w+\\w+\\w+x`, `.*,.*,.*`), which on a
+    1000-character value never ends. Back-references and look-arounds are refused.
+    """
+    from re import _constants as C  # type: ignore[attr-defined]
+    from re import _parser  # type: ignore[attr-defined]
+
+    try:
+        tree = _parser.parse(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return "not a regular expression"
+    state = {"common": None, "run": 0}
+    return _walk(list(tree), C, False, state)
+
+
+def _walk(items: list, C: Any, repeated: bool, state: dict) -> str:
+    every = frozenset(_PROBE)
+    for op, av in items:
+        if op in (C.GROUPREF, C.GROUPREF_EXISTS):
+            return "a back-reference"
+        if op in (C.ASSERT, C.ASSERT_NOT):
+            return "a look-around"
+        if op is C.SUBPATTERN:
+            why = _walk(list(av[-1]), C, repeated, state)
+        elif op is C.ATOMIC_GROUP:
+            why = _walk(list(av), C, repeated, state)
+        elif op is C.BRANCH:
+            if repeated:
+                return "an alternation under a quantifier"
+            why = next((w for alt in av[1] if (w := _walk(list(alt), C, False, dict(state)))), "")
+        elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
+            low, high, sub = av
+            many = high > 1
+            if many and repeated:
+                return "a quantifier inside a repeated group"
+            why = _walk(list(sub), C, repeated or many, {"common": None, "run": 0})
+            if not why and high == C.MAXREPEAT:
+                chars = _chars(list(sub), C) or every
+                common = state["common"]
+                if common is not None and common & chars:
+                    state["common"], state["run"] = common & chars, state["run"] + 1
+                else:
+                    state["common"], state["run"] = chars, 1
+                if state["run"] >= 3:
+                    return "three unbounded repeats in a row can match the same text"
+            elif not why and low >= 1:
+                _separate(_chars(list(sub), C) or every, state)
+        else:
+            chars = _chars([(op, av)], C)
+            if chars is not None:
+                _separate(chars, state)
+            why = ""
+        if why:
+            return why
+    return ""
+
+
+def _separate(chars: frozenset[str], state: dict) -> None:
+    """A required character the current run of repeats cannot match ends the run."""
+    common = state["common"]
+    if common is not None and not common & chars:
+        state["common"], state["run"] = None, 0
+
+
+def _chars(items: list, C: Any) -> frozenset[str] | None:
+    """The probe characters a single-character item matches; None for anything longer."""
+    if len(items) != 1:
+        return None
+    op, av = items[0]
+    if op is C.LITERAL:
+        return frozenset({chr(av)})
+    if op is C.NOT_LITERAL:
+        return frozenset(c for c in _PROBE if c != chr(av))
+    if op is C.ANY:
+        return frozenset(_PROBE)
+    if op is C.IN:
+        negate = any(o is C.NEGATE for o, _ in av)
+        hit = frozenset(c for c in _PROBE if any(_in_item(c, o, a, C) for o, a in av))
+        return frozenset(_PROBE) - hit if negate else hit
+    return None
+
+
+_CATEGORY_RE = {"DIGIT": r"\d", "NOT_DIGIT": r"\D", "SPACE": r"\s", "NOT_SPACE": r"\S",
+                "WORD": r"\w", "NOT_WORD": r"\W"}
+
+
+def _in_item(c: str, op: Any, av: Any, C: Any) -> bool:
+    if op is C.LITERAL:
+        return c == chr(av)
+    if op is C.RANGE:
+        return av[0] <= ord(c) <= av[1]
+    if op is C.CATEGORY:
+        name = str(av).removeprefix("CATEGORY_").removeprefix("UNI_")
+        return bool(re.match(_CATEGORY_RE.get(name, "."), c))
+    return False
 
 
 def load_definition_file(path: Path) -> dict:
