@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sot_builder.diagnostics import Diagnostic, Severity
-from sot_builder.navigation import find_navigation
 from sot_builder.rules.base import Rule, rule
 
 
@@ -70,6 +69,7 @@ def unknown_prefix(project, r: Rule) -> Iterator[Diagnostic]:
     foreign = _foreign_check(project)
     hint = "; add it to [tool.sotb.types] or run `sotb init`"
     seen: set[tuple[str, int, str]] = set()
+    known: dict[str, bool] = {}  # target -> its prefix is registered
     for doc in project.documents:
         for e in doc.entries:
             if reg.get(e.prefix) is None:
@@ -78,8 +78,13 @@ def unknown_prefix(project, r: Rule) -> Iterator[Diagnostic]:
         for ref in doc.refs:
             if ref.kind != "link" or not ref.target:
                 continue
+            ok = known.get(ref.target)
+            if ok is None:
+                ok = known[ref.target] = reg.get(ref.target.split("-", 1)[0]) is not None
+            if ok:
+                continue
             prefix = ref.target.split("-", 1)[0]
-            if reg.get(prefix) is None and ref.target not in project.definitions and not foreign(doc, ref):
+            if ref.target not in project.definitions and not foreign(doc, ref):
                 key = (doc.path, ref.line, ref.target)
                 if key not in seen:
                     seen.add(key)
@@ -156,7 +161,7 @@ def navigation_category(project, r: Rule) -> Iterator[Diagnostic]:
     from sot_builder.parse import split_id
 
     for doc in project.sot_documents():
-        nav = find_navigation(doc)
+        nav = project.navigation(doc)
         if nav is None:
             continue
         for cat in nav.categories:

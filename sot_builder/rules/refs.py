@@ -9,7 +9,6 @@ from urllib.parse import unquote
 
 from sot_builder.diagnostics import Diagnostic, Severity
 from sot_builder.model import Document, Entry, Ref
-from sot_builder.navigation import find_navigation
 from sot_builder.parse import fragment_id
 from sot_builder.rules.base import Rule, rule
 
@@ -43,11 +42,9 @@ def anchor_entries(doc: Document) -> dict[str, Entry]:
     return out
 
 
-def _has_anchor(doc: Document, fragment: str) -> bool:
-    if not fragment:
-        return True
-    frag = unquote(fragment)
-    return frag in doc.anchors or frag.lower() in doc.anchors
+def _anchor_maps(project) -> dict[str, dict[str, Entry]]:
+    """Document path -> `anchor_entries(doc)`, filled on demand."""
+    return project.memo("refs.anchor_entries", lambda _: {})
 
 
 @rule("SOT201", "undefined-id", Severity.ERROR, "a reference names an ID that no entry defines",
@@ -72,6 +69,7 @@ def undefined_id(project, r: Rule) -> Iterator[Diagnostic]:
     defs = project.definitions
     bare_ok = project.config["bare_references"]
     foreign = _foreign_check(project)
+    candidates: dict[str, list[str]] = {}  # prefix -> defined IDs starting with it
     for doc in project.documents:
         for ref in doc.refs:
             ident = ref.target
@@ -81,7 +79,10 @@ def undefined_id(project, r: Rule) -> Iterator[Diagnostic]:
                 continue
             if foreign(doc, ref):
                 continue  # `P:BR-003` names another registry's entry (SOT211 checks it)
-            close = difflib.get_close_matches(ident, [i for i in defs if i.startswith(_prefix(ident))], 1, 0.8)
+            prefix = _prefix(ident)
+            if prefix not in candidates:
+                candidates[prefix] = [i for i in defs if i.startswith(prefix)]
+            close = difflib.get_close_matches(ident, candidates[prefix], 1, 0.8)
             hint = f"; did you mean {close[0]}?" if close else ""
             yield r.diag(doc.path, ref.line, ref.column, ids=(ident,), id=ident, hint=hint)
 
@@ -133,11 +134,17 @@ def broken_fragment(project, r: Rule) -> Iterator[Diagnostic]:
     [PIC-001](SoT.PARTNER_INTEGRATIONS.md#pic-001-stripe-payment-processing)
     ```
     """
+    by_path = project.by_path
     for doc, ref, path, inside in project.local_links():
-        if not ref.fragment or not inside:
+        frag = ref.fragment
+        if not frag or not inside:
             continue
-        target = project.by_path.get(path)
-        if target is None or not target.lines or _has_anchor(target, ref.fragment):
+        target = by_path.get(path)
+        if target is None or not target.lines:
+            continue
+        if "%" in frag:  # unquote() would leave it as is
+            frag = unquote(frag)
+        if frag in target.anchors or frag.lower() in target.anchors:
             continue
         suggestion = _suggest(project, target, ref)
         hint = f"; use #{suggestion}" if suggestion else ""
@@ -173,7 +180,7 @@ def label_mismatch(project, r: Rule) -> Iterator[Diagnostic]:
     [API-046](SoT.API_CONTRACTS.md#api-046-post-subscriptionscreate)
     ```
     """
-    anchors_cache: dict[str, dict[str, Entry]] = {}
+    anchors_cache = _anchor_maps(project)
     for doc, ref, path, inside in project.local_links():
         if not ref.fragment or not ref.target or not inside or ref.target not in ref.label:
             continue
@@ -192,11 +199,22 @@ def label_mismatch(project, r: Rule) -> Iterator[Diagnostic]:
 
 
 _WORD_RE = re.compile(r"[a-z0-9]+")
+_ANNOTATION_RE = re.compile(r"^[a-z-]+:")
 _STOP = {"the", "a", "an", "of", "for", "and", "to", "in", "on", "with", "by", "or"}
 
 
 def _words(text: str) -> set[str]:
     return {w for w in _WORD_RE.findall(text.lower()) if w not in _STOP}
+
+
+def _title_words(project) -> tuple[dict[str, set[str]], dict[str, list[tuple[Entry, set[str]]]]]:
+    """(ID -> title words of its first entry, prefix -> [(entry, title words of its ID)])."""
+    by_prefix: dict[str, list[tuple[Entry, set[str]]]] = {}
+    title_words: dict[str, set[str]] = {}
+    for e in project.entries():
+        words = title_words.setdefault(e.id, _words(e.title))
+        by_prefix.setdefault(e.prefix, []).append((e, words))
+    return title_words, by_prefix
 
 
 def _similarity(a: set[str], b: set[str]) -> float:
@@ -225,21 +243,20 @@ def wrong_description(project, r: Rule) -> Iterator[Diagnostic]:
     - [UJ-102](SoT.USER_JOURNEYS.md#uj-102-discover-matcha-cafes) - Discover matcha cafes
     ```
     """
-    by_prefix: dict[str, list[tuple[Entry, set[str]]]] = {}
-    title_words: dict[str, set[str]] = {}
-    for e in project.entries():
-        words = title_words.setdefault(e.id, _words(e.title))
-        by_prefix.setdefault(e.prefix, []).append((e, words))
+    first = project.first_definitions()
     for doc in project.documents:
         for ref in doc.refs:
-            if ref.kind != "link" or not ref.target or not ref.note or re.match(r"^[a-z-]+:", ref.note):
+            if not ref.note or ref.kind != "link" or not ref.target:
                 continue
-            target = project.entry(ref.target)
+            target = first.get(ref.target)
             if target is None or ref.note.casefold() == target.title.casefold():
+                continue
+            if _ANNOTATION_RE.match(ref.note):
                 continue
             note = _words(ref.note)
             if len(note) < 2:
                 continue
+            title_words, by_prefix = project.memo("refs.title_words", _title_words)
             own = _similarity(note, title_words[target.id])
             if own >= 0.34:
                 continue
@@ -275,17 +292,18 @@ def placeholder_target(project, r: Rule) -> Iterator[Diagnostic]:
     - [BR-012](SoT.BUSINESS_RULES.md#br-012-refund-window)
     ```
     """
+    stubs = {ident: e for ident, e in project.first_definitions().items() if e.placeholders}
+    if not stubs:
+        return
     for doc in project.documents:
         if doc.role in ("readme", "registry"):
             continue  # index tables list every entry, stubs included
-        nav = find_navigation(doc)
+        nav = project.navigation(doc)
         for ref in doc.refs:
-            if not ref.target or ref.target == ref.source:
+            target = stubs.get(ref.target)
+            if target is None or ref.target == ref.source:
                 continue
             if nav is not None and nav.line <= ref.line <= nav.end_line:
-                continue
-            target = project.entry(ref.target)
-            if target is None or not target.placeholders:
                 continue
             text, line = target.placeholders[0]
             yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target,), id=ref.target,
@@ -323,16 +341,19 @@ def deprecated_target(project, r: Rule) -> Iterator[Diagnostic]:
 
     Good: it lists the entry that superseded BR-005, `[BR-009](#br-009-refund-window)`.
     """
+    deprecated = {ident: e for ident, e in project.first_definitions().items() if e.deprecated}
+    if not deprecated:
+        return
     for doc in project.documents:
         if doc.role != "sot":
             continue
         sources = {e.id: e for e in doc.entries}
         for ref in doc.refs:
-            if not ref.target or not ref.source or ref.target == ref.source:
+            target = deprecated.get(ref.target)
+            if target is None or not ref.source or ref.target == ref.source:
                 continue
             src = sources.get(ref.source)
-            target = project.entry(ref.target)
-            if src is None or src.deprecated or target is None or not target.deprecated:
+            if src is None or src.deprecated:
                 continue
             yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target,), id=ref.target, title=target.title)
 

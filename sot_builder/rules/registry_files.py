@@ -236,13 +236,25 @@ def index_rows(doc: Document) -> dict[str, tuple[str, str, int]]:
     return out
 
 
-def navigation_refs(doc: Document) -> list[Ref] | None:
-    """The links of a file's navigation (its `navigation` region, else its Navigation section)."""
+def navigation_refs(doc: Document, project=None) -> list[Ref] | None:
+    """The links of a file's navigation (its `navigation` region, else its Navigation section).
+
+    With `project`, the navigation is read once per document and the answer remembered.
+    """
+    if project is None:
+        return _navigation_refs(doc, find_navigation)
+    found = project.memo("registry_files.navigation_refs", lambda _: {})
+    if doc.path not in found:
+        found[doc.path] = _navigation_refs(doc, project.navigation)
+    return found[doc.path]
+
+
+def _navigation_refs(doc: Document, read_navigation) -> list[Ref] | None:
     region = find_region(doc, "navigation")
     if region is not None:
         lo, hi = region.begin_line, region.end_line
     else:
-        nav = find_navigation(doc)
+        nav = read_navigation(doc)
         if nav is None:
             return None
         lo, hi = nav.line, nav.end_line + 1
@@ -646,22 +658,22 @@ def navigation_missing_entry(project, r: Rule) -> Iterator[Diagnostic]:
     ```
     """
     for doc in project.sot_documents():
-        refs = navigation_refs(doc)
+        refs = navigation_refs(doc, project)
         if refs is None:
             continue
         listed = {ref.target for ref in refs}
-        nav_line = _nav_line(doc)
+        nav_line = _nav_line(project, doc)
         for e in heading_entries(doc):
             if e.id not in listed:
                 yield r.diag(doc.path, e.line, e.column, ids=(e.id,), fix=SYNC_FIX, id=e.id,
                              nav_line=nav_line)
 
 
-def _nav_line(doc: Document) -> int:
+def _nav_line(project, doc: Document) -> int:
     region = find_region(doc, "navigation")
     if region is not None:
         return region.begin_line
-    nav = find_navigation(doc)
+    nav = project.navigation(doc)
     return nav.line if nav is not None else 1
 
 
@@ -684,7 +696,7 @@ def navigation_extra_entry(project, r: Rule) -> Iterator[Diagnostic]:
     ```
     """
     for doc in project.sot_documents():
-        refs = navigation_refs(doc)
+        refs = navigation_refs(doc, project)
         if refs is None:
             continue
         own = {e.id for e in heading_entries(doc)}
@@ -728,7 +740,7 @@ def missing_navigation(project, r: Rule) -> Iterator[Diagnostic]:
     """
     for doc in project.sot_documents():
         entries = heading_entries(doc)
-        if entries and navigation_refs(doc) is None:
+        if entries and navigation_refs(doc, project) is None:
             yield r.diag(doc.path, entries[0].line, fix=SYNC_FIX,
                          file=posixpath.basename(doc.path))
 
