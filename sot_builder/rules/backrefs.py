@@ -29,7 +29,6 @@ B's type definition, else "Related". `sotb sync` inserts it there.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -109,75 +108,76 @@ def back_reference_home(reg: Registry, target_prefix: str, inverse: str,
     return names[0], tuple(names), field
 
 
-_ANNOTATION_RE = re.compile(r"^([a-z][a-z0-9-]*)\s*:")
-
-
-class RelationMemo:
-    """`Registry.relation_of`, remembered by everything it reads: prefixes, annotation, field, section."""
-
-    def __init__(self, reg: Registry) -> None:
-        self.reg = reg
-        self.memo: dict[tuple[str, str, str, str, str], str] = {}
-
-    def __call__(self, prefix: str, ref: Ref) -> str:
-        note = ref.note
-        m = _ANNOTATION_RE.match(note) if note and ":" in note else None
-        key = (prefix, ref.target.partition("-")[0], m.group(1) if m else "", ref.field, ref.section)
-        found = self.memo.get(key)
-        if found is None:
-            found = self.memo[key] = self.reg.relation_of(prefix, ref)
-        return found
-
-
-def stated_relations(entry: Entry, relation_of) -> dict[str, tuple[Ref, list[str]]]:
-    """Target ID -> (the entry's first reference to it, every relation its references state)."""
-    out: dict[str, tuple[Ref, list[str]]] = {}
+def stated_relations(entry: Entry, relation_of) -> dict[str, list[str]]:
+    """Target ID -> every relation the entry's references to it state."""
+    out: dict[str, list[str]] = {}
+    prefix, own = entry.prefix, entry.id
     for ref in entry.refs:
-        if not ref.target or ref.target == entry.id:
+        target = ref.target
+        if not target or target == own:
             continue
-        rel = relation_of(entry.prefix, ref)
+        rel = relation_of(prefix, ref)
         if not rel:
             continue
-        found = out.get(ref.target)
+        found = out.get(target)
         if found is None:
-            out[ref.target] = (ref, [rel])
-        elif rel not in found[1]:
-            found[1].append(rel)
+            out[target] = [rel]
+        elif rel not in found:
+            found.append(rel)
     return out
+
+
+def _first_stated_ref(entry: Entry, target: str, relation_of) -> Ref:
+    """The entry's first reference to `target` that states a relation."""
+    return next(ref for ref in entry.refs if ref.target == target and relation_of(entry.prefix, ref))
+
+
+def _single_active(project) -> dict[str, Entry]:
+    """ID -> its entry, for IDs defined exactly once by an entry that is not deprecated."""
+    return {ident: found[0] for ident, found in project.definitions.items()
+            if len(found) == 1 and not found[0].deprecated}
 
 
 def missing_back_references(project) -> list[MissingBackRef]:
     """Every (A, B) pair where A's relation to B needs an answer that B does not give."""
+    return project.memo("backrefs.missing", _missing_back_references)
+
+
+def _missing_back_references(project) -> list[MissingBackRef]:
     reg = project.registry
-    relation_of = RelationMemo(reg)
-    stated: dict[str, dict[str, tuple[Ref, list[str]]]] = {}
+    relation_of = reg.relation_of
+    single = _single_active(project)  # only these demand or owe back-references
+    stated: dict[str, dict[str, list[str]]] = {}
     required: dict[tuple[str, str, str], bool] = {}
+    inverses: dict[str, str] = {}
     out: list[MissingBackRef] = []
-    defs = project.definitions
     for source in project.entries():
-        if source.deprecated or reg.get(source.prefix) is None or len(defs.get(source.id, ())) > 1:
+        if single.get(source.id) is not source or reg.get(source.prefix) is None:
             continue
         mine = stated.get(source.id)
         if mine is None:
             mine = stated[source.id] = stated_relations(source, relation_of)
-        for b, (ref, relations) in mine.items():
-            found = defs.get(b)
-            if not found or len(found) > 1 or found[0].deprecated:
+        for b, relations in mine.items():
+            target = single.get(b)
+            if target is None:
                 continue
-            target = found[0]
             for relation in relations:
                 key = (source.prefix, target.prefix, relation)
-                if key not in required:
-                    required[key] = back_reference_required(project, source.prefix, target.prefix, relation)
-                if not required[key]:
+                needed = required.get(key)
+                if needed is None:
+                    needed = required[key] = back_reference_required(project, *key)
+                if not needed:
                     continue
                 theirs = stated.get(b)
                 if theirs is None:
                     theirs = stated[b] = stated_relations(target, relation_of)
-                inverse = reg.inverse_of(relation)
+                inverse = inverses.get(relation)
+                if inverse is None:
+                    inverse = inverses[relation] = reg.inverse_of(relation)
                 answer = theirs.get(source.id)
-                if answer is None or not (inverse in answer[1] or GENERIC_RELATION in answer[1]):
+                if answer is None or not (inverse in answer or GENERIC_RELATION in answer):
                     section, sections, field = back_reference_home(reg, target.prefix, inverse, source.prefix)
+                    ref = _first_stated_ref(source, b, relation_of)
                     out.append(MissingBackRef(source, target, relation, inverse, section, sections, field, ref))
                 break
     return out
