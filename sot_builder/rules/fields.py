@@ -4,25 +4,62 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from sot_builder.diagnostics import Diagnostic, Severity
+from sot_builder.model import Entry, Field
 from sot_builder.parse import ID_RE
+from sot_builder.registry import FieldDef, TypeDef
 from sot_builder.rules.base import Rule, rule
 
 _DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})\b")
 _EMPTY = {"", "-", "—", "n/a", "none", "tbd"}
 
 
+_PLACEHOLDER_RE = re.compile(r"\{[A-Za-z][^{}]*\}")
+_MARKUP_RE = re.compile(r"[*_`]")
+
+
 def _is_placeholder(value: str) -> bool:
-    return bool(re.search(r"\{[A-Za-z][^{}]*\}", value))
+    return bool(_PLACEHOLDER_RE.search(value))
 
 
-def _typed_entries(project):
+def _typed_entries(project) -> list[tuple[Entry, TypeDef, dict[str, Field]]]:
+    """(entry, its type, its fields by case-folded name) for entries of a registered type.
+
+    Like `Entry.field`, the first field of a name wins. Shared by the rules of this module.
+    """
+    return project.memo("fields.typed_entries", _field_maps)
+
+
+def _field_maps(project) -> list[tuple[Entry, TypeDef, dict[str, Field]]]:
+    out = []
     for e in project.entries():
         t = project.registry.get(e.prefix)
-        if t is not None:
-            yield e, t
+        if t is None:
+            continue
+        fields: dict[str, Field] = {}
+        for f in e.fields:
+            fields.setdefault(f.name.casefold(), f)
+        out.append((e, t, fields))
+    return out
+
+
+def _checked(project, wanted: Callable[[FieldDef], bool]) -> Iterator[tuple[Entry, FieldDef, Field, dict]]:
+    """(entry, field definition, the entry's field, answers so far for that definition) for every
+    field of a registered type that `wanted` selects and the entry has.
+
+    The answers dict (value -> verdict) lets a rule judge each distinct value once.
+    """
+    per_prefix: dict[str, list[tuple[FieldDef, str, dict]]] = {}
+    for e, t, fields in _typed_entries(project):
+        defs = per_prefix.get(e.prefix)
+        if defs is None:
+            defs = per_prefix[e.prefix] = [(fd, fd.name.casefold(), {}) for fd in t.fields if wanted(fd)]
+        for fd, key, answers in defs:
+            f = fields.get(key)
+            if f is not None:
+                yield e, fd, f, answers
 
 
 @rule("SOT301", "missing-field", Severity.ERROR, "an entry lacks a required field",
@@ -45,11 +82,11 @@ def missing_field(project, r: Rule) -> Iterator[Diagnostic]:
     **Status**: Pending
     ```
     """
-    for e, t in _typed_entries(project):
+    for e, t, fields in _typed_entries(project):
         if e.deprecated:
             continue
         for fd in t.fields:
-            if fd.required and e.field(fd.name) is None:
+            if fd.required and fields.get(fd.name.casefold()) is None:
                 hint = f"; add `**{fd.name}**: {fd.placeholder or '...'}`"
                 yield r.diag(e.path, e.line, e.column, ids=(e.id,), id=e.id, field=fd.name, hint=hint)
 
@@ -71,20 +108,23 @@ def enum_value(project, r: Rule) -> Iterator[Diagnostic]:
     **Status**: Applied (2025-01-12)
     ```
     """
-    for e, t in _typed_entries(project):
-        for fd in t.fields:
-            if fd.kind != "enum":
-                continue
-            f = e.field(fd.name)
-            if f is None or _is_placeholder(f.value) or not f.value.strip():
-                continue
-            value = re.sub(r"[*_`]", "", f.value).strip()
-            ok = any(
-                re.match(re.escape(v) + r"(?:$|[\s(\-—–:,;.])", value, re.I) for v in fd.values
-            )
-            if not ok:
-                yield r.diag(e.path, f.line, f.column, ids=(e.id,), id=e.id, field=f.name,
-                             value=f.value, allowed=" | ".join(fd.values))
+    for e, fd, f, answers in _checked(project, lambda fd: fd.kind == "enum"):
+        bad = answers.get(f.value)
+        if bad is None:
+            bad = answers[f.value] = _not_allowed(fd, f.value)
+        if bad:
+            yield r.diag(e.path, f.line, f.column, ids=(e.id,), id=e.id, field=f.name,
+                         value=f.value, allowed=" | ".join(fd.values))
+
+
+def _not_allowed(fd: FieldDef, raw: str) -> bool:
+    """Whether an enum field's value is none of the allowed ones (placeholders and blanks pass)."""
+    if _is_placeholder(raw) or not raw.strip():
+        return False
+    value = _MARKUP_RE.sub("", raw).strip()
+    return not any(
+        re.match(re.escape(v) + r"(?:$|[\s(\-—–:,;.])", value, re.IGNORECASE) for v in fd.values
+    )
 
 
 @rule("SOT303", "bad-date", Severity.ERROR, "a date field is not a real YYYY-MM-DD date",
@@ -102,24 +142,30 @@ def bad_date(project, r: Rule) -> Iterator[Diagnostic]:
     **Contract Signed**: 2024-06-15
     ```
     """
-    for e, t in _typed_entries(project):
-        for fd in t.fields:
-            if fd.kind != "date":
-                continue
-            f = e.field(fd.name)
-            if f is None or _is_placeholder(f.value):
-                continue
-            value = f.value.strip().strip("*_`")
-            if value.lower() in _EMPTY:
-                continue
-            m = _DATE_RE.match(value)
-            if m:
-                try:
-                    dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-                    continue
-                except ValueError:
-                    pass
+    bad_values: dict[str, bool] = {}
+    for e, _fd, f, _answers in _checked(project, lambda fd: fd.kind == "date"):
+        bad = bad_values.get(f.value)
+        if bad is None:
+            bad = bad_values[f.value] = _not_a_date(f.value)
+        if bad:
             yield r.diag(e.path, f.line, f.column, ids=(e.id,), id=e.id, field=f.name, value=f.value)
+
+
+def _not_a_date(raw: str) -> bool:
+    """Whether a date field's value is no real date (placeholders, TBD and blanks pass)."""
+    if _is_placeholder(raw):
+        return False
+    value = raw.strip().strip("*_`")
+    if value.lower() in _EMPTY:
+        return False
+    m = _DATE_RE.match(value)
+    if m:
+        try:
+            dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            return False
+        except ValueError:
+            pass
+    return True
 
 
 @rule("SOT304", "unfilled-placeholder", Severity.WARNING, "an entry still holds template placeholders",
@@ -164,25 +210,29 @@ def reference_field(project, r: Rule) -> Iterator[Diagnostic]:
     **Affects Tables**: [DBT-015](SoT.ACTUAL_SCHEMA.md#dbt-015-user_preferences)
     ```
     """
-    for e, t in _typed_entries(project):
-        for fd in t.fields:
-            if fd.kind not in ("reference", "references") or not fd.prefixes:
-                continue
-            f = e.field(fd.name)
-            if f is None or _is_placeholder(f.value):
-                continue
-            ids = [m.group(0) for m in ID_RE.finditer(f.value)]
-            if not ids:
-                if f.value.strip().lower().split(" ")[0].strip("*_`(").rstrip(".,") in _EMPTY:
-                    continue
-                found = f"'{f.value}'"
-            else:
-                wrong = [i for i in ids if i.split("-", 1)[0] not in fd.prefixes]
-                if not wrong:
-                    continue
-                found = ", ".join(wrong)
+    for e, fd, f, answers in _checked(project, _is_reference_field):
+        found = answers.get(f.value)
+        if found is None:
+            found = answers[f.value] = _wrong_references(fd, f.value)
+        if found:
             yield r.diag(e.path, f.line, f.column, ids=(e.id,), id=e.id, field=f.name,
                          prefixes=" or ".join(fd.prefixes), found=found)
+
+
+def _is_reference_field(fd: FieldDef) -> bool:
+    return fd.kind in ("reference", "references") and bool(fd.prefixes)
+
+
+def _wrong_references(fd: FieldDef, value: str) -> str:
+    """What is wrong in a reference field's value, "" when nothing is."""
+    if _is_placeholder(value):
+        return ""
+    ids = [m.group(0) for m in ID_RE.finditer(value)]
+    if not ids:
+        if value.strip().lower().split(" ")[0].strip("*_`(").rstrip(".,") in _EMPTY:
+            return ""
+        return f"'{value}'"
+    return ", ".join(i for i in ids if i.split("-", 1)[0] not in fd.prefixes)
 
 
 @rule("SOT306", "field-pattern", Severity.ERROR, "a field value does not match its type's pattern",
@@ -201,17 +251,18 @@ def field_pattern(project, r: Rule) -> Iterator[Diagnostic]:
     ```
     """
     compiled: dict[str, re.Pattern[str]] = {}
-    for e, t in _typed_entries(project):
-        for fd in t.fields:
-            if not fd.pattern:
-                continue
-            f = e.field(fd.name)
-            if f is None or _is_placeholder(f.value) or not f.value:
-                continue
-            pat = compiled.get(fd.pattern) or compiled.setdefault(fd.pattern, re.compile(fd.pattern))
-            if not pat.search(f.value[:1000]):
-                yield r.diag(e.path, f.line, f.column, ids=(e.id,), id=e.id, field=f.name,
-                             value=f.value, pattern=fd.pattern)
+    for e, fd, f, answers in _checked(project, lambda fd: bool(fd.pattern)):
+        bad = answers.get(f.value)
+        if bad is None:
+            if _is_placeholder(f.value) or not f.value:
+                bad = False
+            else:
+                pat = compiled.get(fd.pattern) or compiled.setdefault(fd.pattern, re.compile(fd.pattern))
+                bad = not pat.search(f.value[:1000])
+            answers[f.value] = bad
+        if bad:
+            yield r.diag(e.path, f.line, f.column, ids=(e.id,), id=e.id, field=f.name,
+                         value=f.value, pattern=fd.pattern)
 
 
 RULES = (missing_field, enum_value, bad_date, unfilled_placeholder, reference_field, field_pattern)
