@@ -86,6 +86,8 @@ def namespace_of(doc: Document, ref: Ref) -> str:
     if not ref.target:
         return ""
     if ref.kind == "link":
+        if ":" not in ref.label:  # the pattern needs one
+            return ""
         m = _NS_LABEL_RE.match(ref.label)
         return m.group(1) if m and m.group(2) == ref.target else ""
     if not 0 < ref.line <= len(doc.lines):
@@ -110,7 +112,11 @@ def is_foreign_ref(doc: Document, ref: Ref, namespaces: frozenset[str] | set[str
 
 
 def portfolio_refs(project: Project) -> list[tuple[Document, PortfolioRef]]:
-    """Every reference of the project that names another registry's entry."""
+    """Every reference of the project that names another registry's entry (found once per project)."""
+    return project.memo("portfolio.refs", _portfolio_refs)
+
+
+def _portfolio_refs(project: Project) -> list[tuple[Document, PortfolioRef]]:
     wanted = names(project.config)
     out = []
     for doc in project.documents:
