@@ -60,9 +60,13 @@ def methodology_section(project, r: Rule) -> Iterator[Diagnostic]:
     if not phrases:
         return
     firsts = {want[0] for want in phrases.values()}
+    # cheap pre-check: a first word of the heading is a substring of its case-folded text
+    mentions = re.compile("|".join(re.escape(w) for w in sorted(firsts))).search
     for doc in project.sot_documents():
         for h in doc.headings:
-            if h.level < 2 or not firsts & set(_words(h.text)[:3]):
+            if h.level < 2 or not mentions(h.text.casefold()):
+                continue
+            if not firsts & set(_words(h.text)[:3]):
                 continue
             phrase = methodology_phrase(h.text, phrases)
             if phrase:
