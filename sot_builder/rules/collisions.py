@@ -44,14 +44,15 @@ def id_collision(project, r: Rule) -> Iterator[Diagnostic]:
     ## PIC-003: Klarna Checkout
     ```
     """
-    from sot_builder.renumber import is_collision, issue_rank, issued_events
-
     ledger, where = _ledger(project)
     if ledger is None:
         return
-    for ident, entries in project.definitions.items():
-        if len(entries) < 2:
-            continue
+    twice = [(ident, entries) for ident, entries in project.definitions.items() if len(entries) > 1]
+    if not twice:
+        return
+    from sot_builder.renumber import is_collision, issue_rank, issued_events
+
+    for ident, entries in twice:
         issued = issued_events(ledger, ident)
         if not is_collision(entries, issued):
             continue
@@ -99,16 +100,16 @@ def renumbered_reference(project, r: Rule) -> Iterator[Diagnostic]:
     Checkout uses [PIC-003](SoT/SoT.PARTNER_INTEGRATIONS.md#pic-003-klarna-checkout).
     ```
     """
-    from urllib.parse import unquote
-
-    from sot_builder.portfolio import is_foreign_ref, names
-
     ledger, where = _ledger(project)
     if ledger is None:
         return
     moves = _moves(ledger)
     if not moves:
         return
+    from urllib.parse import unquote
+
+    from sot_builder.portfolio import is_foreign_ref, names
+
     foreign = names(project.config)
     defs = project.definitions
     for doc in project.documents:

@@ -846,6 +846,8 @@ def stale_region(project, r: Rule) -> Iterator[Diagnostic]:
 
     Good: run `sotb sync`.
     """
+    if not any(doc.regions for doc in project.documents):
+        return  # nothing generated to compare (and no need to load the sync machinery)
     from sot_builder.sync import stale_regions
 
     stale = stale_regions(project)
