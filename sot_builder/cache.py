@@ -7,6 +7,7 @@ it is always safe to delete and is ignored when either changes.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import os
@@ -165,15 +166,16 @@ def _load(path: Path) -> dict[str, Document]:
 
 
 def _store(path: Path, docs: dict[str, Document]) -> None:
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         gitignore = path.parent / ".gitignore"
         if not gitignore.exists():
             gitignore.write_text("*\n", encoding="utf-8")
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
         with open(tmp, "wb") as fh:
             packed = {path: pack(doc) for path, doc in docs.items()}
             pickle.dump({"version": __version__, "docs": packed}, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only checkout still lints, just without a cache
+    except Exception:  # a read-only checkout (or unpicklable data) still lints, just without a cache
+        with contextlib.suppress(OSError):
+            tmp.unlink()

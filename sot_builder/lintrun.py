@@ -9,6 +9,7 @@ diagnostics are returned without parsing anything.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import glob
 import hashlib
@@ -109,11 +110,12 @@ def _store(config: Config, key: str, checked: dict[str, bool], diags: list[Diagn
     rows = [(d.code, d.message, d.path, d.line, d.column, d.severity.value, d.ids, d.name, d.fix)
             for d in diags]
     path = _result_path(config)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
         with open(tmp, "wb") as fh:
             pickle.dump({"key": key, "checked": checked, "diags": rows}, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
-    except OSError:
-        pass
+    except Exception:  # no cache this time; the result stands
+        with contextlib.suppress(OSError):
+            tmp.unlink()

@@ -51,7 +51,7 @@ _ENTRY_HEAD_RE = re.compile(
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _ANCHOR_RE = re.compile(r"<a\s+(?:[^>]*?\s)?(?:id|name)\s*=\s*[\"']([^\"']+)[\"']", re.I)
 _LINK_RE = re.compile(
-    r"(!?)\[((?:[^\[\]\\\n]|\\.|\[[^\]\n]*\])*)\]\([ \t]*(<[^>\n]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)"
+    r"(!?)\[((?:[^\[\]\\\n]|\\.|\[[^\[\]\n]*\])*)\]\([ \t]*(<[^>\n]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)"
     r"(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*\)"
 )
 _REFDEF_RE = re.compile(r"^ {0,3}\[([^\]]+)\]:\s*(\S+)")
@@ -63,7 +63,7 @@ _FIELD_BARE_RE = re.compile(r"^\s*(?:[-*+]\s+)?\*\*([^*\n:]{1,80})\*\*\s*$")
 _LIST_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
 _DELIM_RE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
 _PLACEHOLDER_RE = re.compile(r"\{(?![{%#])[A-Za-z][^{}\n]{0,60}\}")
-_CODE_RE = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)")
+_TICKS_RE = re.compile(r"`+")
 _SUPPRESS_RE = re.compile(
     r"<!--\s*sotb-(disable-next-line|disable-file|disable|enable)\b(.*?)-->"
 )
@@ -75,6 +75,7 @@ _TABLE_ID_CELL_RE = re.compile(r"^(?:\*\*|`)?\[?([A-Z]{2,5}(?:-[A-Z]{2,5})?-\d{3
 MAX_FRONTMATTER_LINES = 2000
 MAX_FRONTMATTER_ALIASES = 100
 MAX_FRONTMATTER_VALUES = 100_000  # values in the frontmatter with every alias expanded
+MAX_FRONTMATTER_DEPTH = 50  # lists and mappings inside each other
 MAX_NOTE = 500  # a link's note is the text after it, up to the next link and at most this long
 
 
@@ -244,9 +245,10 @@ class _Parser:
             return None
         if data is None:
             return {}
-        if "*" in source and _expanded_size(data, MAX_FRONTMATTER_VALUES) > MAX_FRONTMATTER_VALUES:
+        if _expanded_size(data, MAX_FRONTMATTER_VALUES) > MAX_FRONTMATTER_VALUES:
             self.problems.append(ParseProblem(
-                "SOT001", "frontmatter aliases refer to themselves or expand to too many values", 2))
+                "SOT001", f"frontmatter nests deeper than {MAX_FRONTMATTER_DEPTH} levels, refers to itself "
+                f"or expands (through aliases) to more than {MAX_FRONTMATTER_VALUES} values", 2))
             return None
         if not isinstance(data, dict):
             self.problems.append(
@@ -575,12 +577,12 @@ class _Parser:
         hits: list[tuple[int, str, str, re.Match | None, str]] = []  # (pos, kind, id, match, href)
         spans: list[tuple[int, int]] = []
         if "`" in text:
-            for m in _CODE_RE.finditer(text):
-                spans.append(m.span())
+            for a, b, c, d in _code_spans(text):
+                spans.append((a, b))
                 if self.opts.code_spans:
-                    inner = _mask_ranges(m.group(2))
+                    inner = _mask_ranges(text[c:d])
                     for idm in ID_RE.finditer(inner):
-                        hits.append((m.start(2) + idm.start(), "code", idm.group(0), None, ""))
+                        hits.append((c + idm.start(), "code", idm.group(0), None, ""))
             text = _blank(text, spans)
             spans = []
         if "](" in text or "][" in text:
@@ -591,9 +593,12 @@ class _Parser:
                 hits.append((m.start(), "link", "", m, href))
                 spans.append(m.span())
             if self.refdefs and "][" in text:
+                inline_spans = list(spans)  # sorted, not overlapping
+                inline_starts = [a for a, _ in inline_spans]
                 for m in _REFLINK_RE.finditer(text):
                     key = (m.group(3) or m.group(2)).lower()
-                    if key in self.refdefs and not any(a <= m.start() < b for a, b in spans):
+                    k = bisect_right(inline_starts, m.start()) - 1
+                    if key in self.refdefs and not (k >= 0 and inline_spans[k][1] > m.start()):
                         hits.append((m.start(), "link", "", m, self.refdefs[key]))
                         spans.append(m.span())
             text = _blank(text, spans)
@@ -677,6 +682,37 @@ class _Parser:
                 self.entries[k]["placeholders"].append((m.group(0), i + 1))
 
 
+def _code_spans(text: str) -> list[tuple[int, int, int, int]]:
+    """Code spans as (start, end, content start, content end), each within one line.
+
+    A run of n backticks opens a span that the next run of exactly n backticks
+    on the same line closes; an opener without a closer is plain text. Linear
+    in the text (a backtracking regex is cubic on a long run of backticks).
+    """
+    runs = [m.span() for m in _TICKS_RE.finditer(text)]
+    newlines = [m.start() for m in re.finditer("\n", text)] if len(runs) > 1 else []
+    closer = [-1] * len(runs)  # index of the next run of the same length on the same line
+    seen: dict[int, int] = {}
+    line = -1
+    for k in range(len(runs) - 1, -1, -1):
+        a, b = runs[k]
+        here = bisect_right(newlines, a)
+        if here != line:
+            seen, line = {}, here
+        closer[k] = seen.get(b - a, -1)
+        seen[b - a] = k
+    out = []
+    k = 0
+    while k < len(runs):
+        j = closer[k]
+        if j < 0:
+            k += 1
+            continue
+        out.append((runs[k][0], runs[j][1], runs[k][1], runs[j][0]))
+        k = j + 1
+    return out
+
+
 def _blank(text: str, spans: list[tuple[int, int]]) -> str:
     """Replace each span of `text` by spaces (positions and newlines kept)."""
     if not spans:
@@ -694,15 +730,17 @@ def _blank(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(parts)
 
 
-def _expanded_size(data: object, limit: int) -> int:
-    """How many values `data` holds with every YAML alias expanded (limit + 1 for a cycle).
+def _expanded_size(data: object, limit: int, max_depth: int = MAX_FRONTMATTER_DEPTH) -> int:
+    """How many values `data` holds with every YAML alias expanded.
 
-    Aliases make the loaded data a graph of shared lists and dicts: a few lines
-    can stand for billions of values (or refer to themselves), which would hang
-    whatever later walks or prints them. Counted without recursion, each shared
+    limit + 1 for a structure that contains itself or nests deeper than
+    `max_depth`. Aliases make the loaded data a graph of shared lists and dicts:
+    a few lines can stand for billions of values (or refer to themselves), and
+    deep nesting breaks every recursive walk (pickle, json); either would hang
+    or crash whatever later reads them. Counted without recursion, each shared
     node once.
     """
-    sizes: dict[int, int] = {}
+    sizes: dict[int, tuple[int, int]] = {}  # id -> (values, depth)
     open_nodes: set[int] = set()
     stack: list[tuple[object, bool]] = [(data, False)]
     while stack:
@@ -710,17 +748,19 @@ def _expanded_size(data: object, limit: int) -> int:
         kids = list(node.keys()) + list(node.values()) if isinstance(node, dict) else node
         if done:
             open_nodes.discard(id(node))
-            total = 1 + sum(sizes.get(id(k), 1) for k in kids)  # type: ignore[union-attr]
-            if total > limit:
-                return total
-            sizes[id(node)] = total
+            below = [sizes.get(id(k), (1, 0)) for k in kids]  # type: ignore[union-attr]
+            total = 1 + sum(b[0] for b in below)
+            depth = 1 + max((b[1] for b in below), default=0)
+            if total > limit or depth > max_depth:
+                return limit + 1
+            sizes[id(node)] = (total, depth)
         elif isinstance(node, (dict, list)) and id(node) not in sizes:
-            if id(node) in open_nodes:
-                return limit + 1  # a node inside itself
+            if id(node) in open_nodes or len(open_nodes) > max_depth:
+                return limit + 1  # a node inside itself, or nested too deep
             open_nodes.add(id(node))
             stack.append((node, True))
             stack.extend((k, False) for k in kids if isinstance(k, (dict, list)))
-    return sizes.get(id(data), 1)
+    return sizes.get(id(data), (1, 0))[0]
 
 
 def _alias_count(source: str, loader: type) -> int:
