@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sot_builder.config import Config
 from sot_builder.diagnostics import Diagnostic, Severity
@@ -23,6 +23,14 @@ from sot_builder.registry import Registry, build_registry
 MAX_FILE_BYTES = 32 * 1024 * 1024
 _EXTERNAL = ("mailto:", "tel:", "data:")
 T = TypeVar("T")
+
+
+class LinkGroup(NamedTuple):
+    doc: Document
+    file: str  # as written in the links ("" = the document itself)
+    path: str  # project-relative path it resolves to
+    inside: bool  # whether it stays inside the project
+    refs: list[Ref]  # the links, in document order
 
 
 @dataclass
@@ -48,7 +56,6 @@ class Project:
         self.reindex()
 
     def reindex(self) -> None:
-        self.__dict__.pop("_local_links", None)
         self.memos.clear()
         self.by_path = {d.path: d for d in self.documents}
         defs: dict[str, list[Entry]] = defaultdict(list)
@@ -70,27 +77,12 @@ class Project:
     def project_dir(self) -> Path:
         return self.config.project_dir
 
-    def local_links(self) -> list[tuple[Document, Ref, str, bool]]:
-        """Every link to a repository path: (document, ref, resolved path, inside the project).
+    def link_groups(self) -> list[LinkGroup]:
+        """Every link to a repository path, grouped by document and file as written.
 
         Resolved once per project and shared by the link rules.
         """
-        cached = self.__dict__.get("_local_links")
-        if cached is not None:
-            return cached
-        out = []
-        for doc in self.documents:
-            folder = posixpath.dirname(doc.path)
-            resolved: dict[str, tuple[str, bool]] = {"": (doc.path, True)}  # file -> resolve_link()
-            for ref in doc.refs:
-                if ref.kind != "link" or "://" in ref.href or ref.href.startswith(_EXTERNAL):
-                    continue
-                found = resolved.get(ref.file)
-                if found is None:
-                    found = resolved[ref.file] = _resolve(folder, ref.file)
-                out.append((doc, ref, *found))
-        self.__dict__["_local_links"] = out
-        return out
+        return self.memo("link_groups", _link_groups)
 
     def memo(self, key: str, factory: Callable[[Project], T]) -> T:
         """`factory(self)`, computed once per project: indexes shared by the rules."""
@@ -149,6 +141,22 @@ class Project:
             found = False
         self.checked_paths[rel] = found
         return found
+
+
+def _link_groups(project: Project) -> list[LinkGroup]:
+    out = []
+    for doc in project.documents:
+        groups: dict[str, LinkGroup] = {}
+        for ref in doc.refs:
+            if ref.kind != "link" or "://" in ref.href or ref.href.startswith(_EXTERNAL):
+                continue
+            group = groups.get(ref.file)
+            if group is None:
+                path, inside = project.resolve_link(doc.path, ref.file)
+                group = groups[ref.file] = LinkGroup(doc, ref.file, path, inside, [])
+            group.refs.append(ref)
+        out.extend(groups.values())
+    return out
 
 
 def _first_definitions(project: Project) -> dict[str, Entry]:

@@ -42,9 +42,11 @@ def anchor_entries(doc: Document) -> dict[str, Entry]:
     return out
 
 
-def _anchor_maps(project) -> dict[str, dict[str, Entry]]:
-    """Document path -> `anchor_entries(doc)`, filled on demand."""
-    return project.memo("refs.anchor_entries", lambda _: {})
+def _anchor_ids(project) -> dict[str, dict[str, str]]:
+    """Document path -> {anchor: ID of the entry it lands on}, for every document."""
+    return project.memo("refs.anchor_ids", lambda p: {
+        d.path: {a: e.id for a, e in anchor_entries(d).items()} for d in p.documents
+    })
 
 
 @rule("SOT201", "undefined-id", Severity.ERROR, "a reference names an ID that no entry defines",
@@ -102,15 +104,11 @@ def missing_file(project, r: Rule) -> Iterator[Diagnostic]:
     [API-045](SoT.API_CONTRACTS.md#api-045-post-payments-charge)
     ```
     """
-    exists: dict[str, bool] = {}
-    for doc, ref, path, inside in project.local_links():
-        if not ref.file or not inside:
+    for group in project.link_groups():
+        if not group.file or not group.inside or project.exists(group.path):
             continue
-        ok = exists.get(path)
-        if ok is None:
-            ok = exists[path] = project.exists(path)
-        if not ok:
-            yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target,) if ref.target else (),
+        for ref in group.refs:
+            yield r.diag(group.doc.path, ref.line, ref.column, ids=(ref.target,) if ref.target else (),
                          file=ref.file)
 
 
@@ -134,22 +132,24 @@ def broken_fragment(project, r: Rule) -> Iterator[Diagnostic]:
     [PIC-001](SoT.PARTNER_INTEGRATIONS.md#pic-001-stripe-payment-processing)
     ```
     """
-    by_path = project.by_path
-    for doc, ref, path, inside in project.local_links():
-        frag = ref.fragment
-        if not frag or not inside:
-            continue
-        target = by_path.get(path)
+    for group in project.link_groups():
+        target = project.by_path.get(group.path) if group.inside else None
         if target is None or not target.lines:
             continue
-        if "%" in frag:  # unquote() would leave it as is
-            frag = unquote(frag)
-        if frag in target.anchors or frag.lower() in target.anchors:
-            continue
-        suggestion = _suggest(project, target, ref)
-        hint = f"; use #{suggestion}" if suggestion else ""
-        yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target,) if ref.target else (),
-                     fragment=ref.fragment, file=ref.file or doc.path, hint=hint)
+        anchors = target.anchors
+        for ref in group.refs:
+            frag = ref.fragment
+            if not frag:
+                continue
+            if "%" in frag:  # unquote() would leave it as is
+                frag = unquote(frag)
+            if frag in anchors or frag.lower() in anchors:
+                continue
+            suggestion = _suggest(project, target, ref)
+            hint = f"; use #{suggestion}" if suggestion else ""
+            doc = group.doc
+            yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target,) if ref.target else (),
+                         fragment=ref.fragment, file=ref.file or doc.path, hint=hint)
 
 
 def _suggest(project, target: Document, ref: Ref) -> str:
@@ -180,22 +180,25 @@ def label_mismatch(project, r: Rule) -> Iterator[Diagnostic]:
     [API-046](SoT.API_CONTRACTS.md#api-046-post-subscriptionscreate)
     ```
     """
-    anchors_cache = _anchor_maps(project)
-    for doc, ref, path, inside in project.local_links():
-        if not ref.fragment or not ref.target or not inside or ref.target not in ref.label:
-            continue
-        target_doc = project.by_path.get(path)
-        if target_doc is None:
-            continue
-        amap = anchors_cache.get(target_doc.path)
-        if amap is None:
-            amap = anchors_cache[target_doc.path] = anchor_entries(target_doc)
-        frag = unquote(ref.fragment) if "%" in ref.fragment else ref.fragment
-        landed = amap.get(frag) or amap.get(frag.lower())
-        pointed = landed.id if landed else fragment_id(frag.lower())
-        if pointed and pointed != ref.target:
-            yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target, pointed),
-                         label=ref.target, target=pointed)
+    anchor_ids = _anchor_ids(project)
+    for group in project.link_groups():
+        landing = anchor_ids.get(group.path) if group.inside else None
+        if landing is None:
+            continue  # outside the project, or not one of its documents
+        for ref in group.refs:
+            frag = ref.fragment
+            if not frag or not ref.target:
+                continue
+            if "%" not in frag and landing.get(frag) == ref.target:
+                continue  # lands on the entry it names: the common case
+            if ref.target not in ref.label:
+                continue
+            frag = unquote(frag) if "%" in frag else frag
+            landed = landing.get(frag) or landing.get(frag.lower())
+            pointed = landed or fragment_id(frag.lower())
+            if pointed and pointed != ref.target:
+                yield r.diag(group.doc.path, ref.line, ref.column, ids=(ref.target, pointed),
+                             label=ref.target, target=pointed)
 
 
 _WORD_RE = re.compile(r"[a-z0-9]+")
@@ -244,15 +247,15 @@ def wrong_description(project, r: Rule) -> Iterator[Diagnostic]:
     ```
     """
     first = project.first_definitions()
+    folded = {ident: e.title.casefold() for ident, e in first.items()}
     for doc in project.documents:
         for ref in doc.refs:
-            if not ref.note or ref.kind != "link" or not ref.target:
+            if not ref.note or ref.kind != "link":
                 continue
-            target = first.get(ref.target)
-            if target is None or ref.note.casefold() == target.title.casefold():
+            title = folded.get(ref.target)
+            if title is None or ref.note.casefold() == title or _ANNOTATION_RE.match(ref.note):
                 continue
-            if _ANNOTATION_RE.match(ref.note):
-                continue
+            target = first[ref.target]
             note = _words(ref.note)
             if len(note) < 2:
                 continue
@@ -326,9 +329,10 @@ def outside_root(project, r: Rule) -> Iterator[Diagnostic]:
     [runbook](../docs/runbook.md)
     ```
     """
-    for doc, ref, _path, inside in project.local_links():
-        if ref.file and not inside:
-            yield r.diag(doc.path, ref.line, ref.column, file=ref.file)
+    for group in project.link_groups():
+        if group.file and not group.inside:
+            for ref in group.refs:
+                yield r.diag(group.doc.path, ref.line, ref.column, file=ref.file)
 
 
 @rule("SOT209", "deprecated-target", Severity.INFO,
