@@ -151,16 +151,22 @@ def _missing_back_references(project) -> list[MissingBackRef]:
     required: dict[tuple[str, str, str], bool] = {}
     inverses: dict[str, str] = {}
     out: list[MissingBackRef] = []
+    def stated_by(entry: Entry) -> dict[str, list[str]]:
+        found = stated.get(entry.id)
+        if found is None:
+            found = stated[entry.id] = stated_relations(entry, relation_of)
+        return found
+
     for source in project.entries():
         if single.get(source.id) is not source or reg.get(source.prefix) is None:
             continue
-        mine = stated.get(source.id)
-        if mine is None:
-            mine = stated[source.id] = stated_relations(source, relation_of)
-        for b, relations in mine.items():
+        for b, relations in stated_by(source).items():
             target = single.get(b)
             if target is None:
                 continue
+            answer = stated_by(target).get(source.id)
+            if answer is not None and GENERIC_RELATION in answer:
+                continue  # the generic relation answers every relation
             for relation in relations:
                 key = (source.prefix, target.prefix, relation)
                 needed = required.get(key)
@@ -168,14 +174,10 @@ def _missing_back_references(project) -> list[MissingBackRef]:
                     needed = required[key] = back_reference_required(project, *key)
                 if not needed:
                     continue
-                theirs = stated.get(b)
-                if theirs is None:
-                    theirs = stated[b] = stated_relations(target, relation_of)
                 inverse = inverses.get(relation)
                 if inverse is None:
                     inverse = inverses[relation] = reg.inverse_of(relation)
-                answer = theirs.get(source.id)
-                if answer is None or not (inverse in answer or GENERIC_RELATION in answer):
+                if answer is None or inverse not in answer:
                     section, sections, field = back_reference_home(reg, target.prefix, inverse, source.prefix)
                     ref = _first_stated_ref(source, b, relation_of)
                     out.append(MissingBackRef(source, target, relation, inverse, section, sections, field, ref))
