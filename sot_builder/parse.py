@@ -49,7 +49,7 @@ _ENTRY_HEAD_RE = re.compile(
     r"(?:\s*(?::|—|–|\||-|\.)\s*|\s+|$)(.*)$"
 )
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
-_ANCHOR_RE = re.compile(r"<a\s+(?:[^>]*?\s)?(?:id|name)\s*=\s*[\"']([^\"']+)[\"']", re.I)
+_ANCHOR_RE = re.compile(r"(?<!\\)<a\s+(?:[^>]*?\s)?(?:id|name)\s*=\s*[\"']([^\"']+)[\"']", re.I)
 _LINK_RE = re.compile(
     r"(!?)\[((?:[^\[\]\\\n]|\\.|\[[^\[\]\n]*\])*)\]\([ \t]*(<[^>\n]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)"
     r"(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*\)"
@@ -777,20 +777,29 @@ def _alias_count(source: str, loader: type) -> int:
 
 
 def _strip_comments(line: str) -> tuple[str, bool]:
-    """Blank out `<!-- ... -->` parts of a line; report an unclosed comment."""
+    """Blank out `<!-- ... -->` parts of a line; report an unclosed comment.
+
+    An escaped `\\<!--` and a `<!--` inside a code span are text, not comments.
+    """
+    code = [(a, b) for a, b, _, _ in _code_spans(line)] if "`" in line else []
+    code_starts = [a for a, _ in code]
     out = []
-    pos = 0
+    pos = search = 0
     while True:
-        start = line.find("<!--", pos)
+        start = line.find("<!--", search)
         if start < 0:
             out.append(line[pos:])
             return "".join(out), False
+        k = bisect_right(code_starts, start) - 1
+        if (start and line[start - 1] == "\\") or (k >= 0 and code[k][1] > start):
+            search = start + 4
+            continue
         out.append(line[pos:start])
         end = line.find("-->", start + 4)
         if end < 0:
             return "".join(out), True
         out.append(" " * (end + 3 - start))
-        pos = end + 3
+        pos = search = end + 3
 
 
 def _mask_ranges(text: str) -> str:

@@ -189,13 +189,15 @@ def _validator() -> Any:
 
 def validate_definition(data: Any, source: str) -> None:
     """Raise SotbError naming the file and JSON pointer of the first problem."""
+    if not isinstance(data, dict):
+        raise SotbError("invalid type definition at /: the file must hold a mapping of keys to values", source)
     errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         err = errors[0]
         pointer = "/" + "/".join(str(p) for p in err.absolute_path)
-        raise SotbError(f"invalid type definition at {pointer}: {err.message}", source)
-    if isinstance(data, dict):
-        _check_semantics(data, source)
+        message = err.message if len(err.message) <= 200 else err.message[:200] + "..."  # never echo a whole file
+        raise SotbError(f"invalid type definition at {pointer}: {message}", source)
+    _check_semantics(data, source)
 
 
 MAX_ID_NUMBER = 999_999_999  # parse.ID_RE: 3 to 9 digits

@@ -82,6 +82,19 @@ def test_ids_in_code_spans_and_links_are_found_on_long_runs_of_markup():
     assert found == [("PIC-002", "code"), ("PIC-003", "link"), ("PIC-004", "link")]
 
 
+@pytest.mark.parametrize("line", [
+    r"## PIC-002: \<!-- not a comment --\>",
+    "Write `<!--` to open a comment and `-->` to close it.",
+    r"## PIC-002: \<a id=\"pic-001\"\>\</a\> not an anchor",
+])
+def test_escaped_or_quoted_html_is_text(line):
+    text = f"# T\n\n{line}\n\n## PIC-003: After\n"
+    doc = parse_document(text.encode(), "SoT/SoT.T.md")
+    assert doc.problems == ()
+    assert "PIC-003" in [e.id for e in doc.entries]
+    assert "pic-001" not in doc.explicit_anchors
+
+
 def test_a_link_note_ends_at_the_next_link():
     doc = parse_document(b"# T\n\n- [PIC-001](#a) - Stripe, [PIC-002](#b) - Adyen\n", "SoT/SoT.T.md")
     assert [r.note for r in doc.refs] == ["Stripe,", "Adyen"]
