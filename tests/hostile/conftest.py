@@ -3,10 +3,10 @@
 The normal suite runs a small hypothesis budget. The long fuzz mode runs many
 more examples and is started by hand, never in CI:
 
-    SOTB_FUZZ_EXAMPLES=10000 python -m pytest tests/hostile -m fuzz_long -p no:cacheprovider
+    SOTB_FUZZ_EXAMPLES=10000 python -m pytest tests/hostile -m fuzz
 
-`SOTB_FUZZ_EXAMPLES` sets the examples per fuzz test (default 25); tests
-marked `fuzz_long` run only when it is set to 1000 or more.
+`SOTB_FUZZ_EXAMPLES` sets the examples of each fuzz test (default 25); the
+`fuzz` marker selects the fuzz tests. In the long mode the hang guard is off.
 """
 
 from __future__ import annotations
@@ -30,17 +30,8 @@ def fuzz_examples() -> int:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "fuzz_long: long fuzzing run; only with SOTB_FUZZ_EXAMPLES >= 1000 (see tests/hostile/conftest.py)"
+        "markers", "fuzz: hypothesis fuzzing; SOTB_FUZZ_EXAMPLES=10000 for the long mode (tests/hostile/conftest.py)"
     )
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if fuzz_examples() >= LONG_MODE_MIN:
-        return
-    skip = pytest.mark.skip(reason=f"long fuzz mode: set SOTB_FUZZ_EXAMPLES >= {LONG_MODE_MIN}")
-    for item in items:
-        if "fuzz_long" in item.keywords:
-            item.add_marker(skip)
 
 
 class Hang(BaseException):
