@@ -38,9 +38,7 @@ def _field_maps(project) -> list[tuple[Entry, TypeDef, dict[str, Field]]]:
         t = project.registry.get(e.prefix)
         if t is None:
             continue
-        fields: dict[str, Field] = {}
-        for f in e.fields:
-            fields.setdefault(f.name.casefold(), f)
+        fields = {f.name.casefold(): f for f in reversed(e.fields)}  # the first of a name wins
         out.append((e, t, fields))
     return out
 
@@ -82,11 +80,15 @@ def missing_field(project, r: Rule) -> Iterator[Diagnostic]:
     **Status**: Pending
     ```
     """
+    required: dict[str, list[tuple[FieldDef, str]]] = {}  # prefix -> required fields and their keys
     for e, t, fields in _typed_entries(project):
         if e.deprecated:
             continue
-        for fd in t.fields:
-            if fd.required and fields.get(fd.name.casefold()) is None:
+        wanted = required.get(e.prefix)
+        if wanted is None:
+            wanted = required[e.prefix] = [(fd, fd.name.casefold()) for fd in t.fields if fd.required]
+        for fd, key in wanted:
+            if key not in fields:
                 hint = f"; add `**{fd.name}**: {fd.placeholder or '...'}`"
                 yield r.diag(e.path, e.line, e.column, ids=(e.id,), id=e.id, field=fd.name, hint=hint)
 
