@@ -69,22 +69,21 @@ def unknown_prefix(project, r: Rule) -> Iterator[Diagnostic]:
     foreign = _foreign_check(project)
     hint = "; add it to [tool.sotb.types] or run `sotb init`"
     seen: set[tuple[str, int, str]] = set()
-    known: dict[str, bool] = {}  # target -> its prefix is registered
+    # referenced IDs of unregistered prefixes that no entry defines: usually none at all
+    unknown = {ident for ident in project.refs_to
+               if reg.get(ident.split("-", 1)[0]) is None and ident not in project.definitions}
     for doc in project.documents:
         for e in doc.entries:
             if reg.get(e.prefix) is None:
                 seen.add((doc.path, e.line, e.id))
                 yield r.diag(doc.path, e.line, e.column, ids=(e.id,), prefix=e.prefix, id=e.id, hint=hint)
+        if not unknown:
+            continue
         for ref in doc.refs:
-            if ref.kind != "link" or not ref.target:
-                continue
-            ok = known.get(ref.target)
-            if ok is None:
-                ok = known[ref.target] = reg.get(ref.target.split("-", 1)[0]) is not None
-            if ok:
+            if ref.kind != "link" or ref.target not in unknown:
                 continue
             prefix = ref.target.split("-", 1)[0]
-            if ref.target not in project.definitions and not foreign(doc, ref):
+            if not foreign(doc, ref):
                 key = (doc.path, ref.line, ref.target)
                 if key not in seen:
                     seen.add(key)
@@ -130,12 +129,15 @@ def wrong_file(project, r: Rule) -> Iterator[Diagnostic]:
 
     Good: `## BR-007: Refund window` inside `SoT/SoT.BUSINESS_RULES.md`.
     """
+    owners: dict[str, str] = {}  # type file -> its project path
     for doc in project.sot_documents():
         for e in doc.entries:
             t = project.registry.get(e.prefix)
             if t is None or not t.file:
                 continue
-            owner = project.rel_in_root(t.file)
+            owner = owners.get(t.file)
+            if owner is None:
+                owner = owners[t.file] = project.rel_in_root(t.file)
             if doc.path != owner and owner in project.by_path:
                 yield r.diag(doc.path, e.line, e.column, ids=(e.id,), id=e.id, file=t.file, prefix=e.prefix)
 
