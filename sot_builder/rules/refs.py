@@ -72,10 +72,13 @@ def undefined_id(project, r: Rule) -> Iterator[Diagnostic]:
     bare_ok = project.config["bare_references"]
     foreign = _foreign_check(project)
     candidates: dict[str, list[str]] = {}  # prefix -> defined IDs starting with it
+    undefined = {ident for ident in project.refs_to if ident not in defs and reg.get(_prefix(ident))}
+    if not undefined:
+        return
     for doc in project.documents:
         for ref in doc.refs:
             ident = ref.target
-            if not ident or ident in defs or reg.get(_prefix(ident)) is None:
+            if ident not in undefined:
                 continue
             if ref.kind != "link" and not bare_ok:
                 continue
@@ -247,13 +250,15 @@ def wrong_description(project, r: Rule) -> Iterator[Diagnostic]:
     ```
     """
     first = project.first_definitions()
-    folded = {ident: e.title.casefold() for ident, e in first.items()}
+    titles = {ident: (e.title, e.title.casefold()) for ident, e in first.items()}
     for doc in project.documents:
         for ref in doc.refs:
             if not ref.note or ref.kind != "link":
                 continue
-            title = folded.get(ref.target)
-            if title is None or ref.note.casefold() == title or _ANNOTATION_RE.match(ref.note):
+            title = titles.get(ref.target)
+            if title is None or ref.note == title[0] or ref.note.casefold() == title[1]:
+                continue
+            if _ANNOTATION_RE.match(ref.note):
                 continue
             target = first[ref.target]
             note = _words(ref.note)
@@ -295,7 +300,8 @@ def placeholder_target(project, r: Rule) -> Iterator[Diagnostic]:
     - [BR-012](SoT.BUSINESS_RULES.md#br-012-refund-window)
     ```
     """
-    stubs = {ident: e for ident, e in project.first_definitions().items() if e.placeholders}
+    stubs = {ident: e for ident, e in project.first_definitions().items()
+             if e.placeholders and ident in project.refs_to}
     if not stubs:
         return
     for doc in project.documents:
@@ -345,17 +351,20 @@ def deprecated_target(project, r: Rule) -> Iterator[Diagnostic]:
 
     Good: it lists the entry that superseded BR-005, `[BR-009](#br-009-refund-window)`.
     """
-    deprecated = {ident: e for ident, e in project.first_definitions().items() if e.deprecated}
+    deprecated = {ident: e for ident, e in project.first_definitions().items()
+                  if e.deprecated and ident in project.refs_to}
     if not deprecated:
         return
     for doc in project.documents:
         if doc.role != "sot":
             continue
-        sources = {e.id: e for e in doc.entries}
+        sources = None  # the file's entries by ID (the last of an ID wins), read on demand
         for ref in doc.refs:
             target = deprecated.get(ref.target)
             if target is None or not ref.source or ref.target == ref.source:
                 continue
+            if sources is None:
+                sources = {e.id: e for e in doc.entries}
             src = sources.get(ref.source)
             if src is None or src.deprecated:
                 continue
