@@ -121,6 +121,8 @@ def _portfolio_refs(project: Project) -> list[tuple[Document, PortfolioRef]]:
     out = []
     for doc in project.documents:
         for ref in doc.refs:
+            if ref.kind == "link" and ":" not in ref.label:
+                continue  # the common case, told without a call: no namespace
             ns = namespace_of(doc, ref)
             if ns and ns in wanted:
                 out.append((doc, PortfolioRef(ns, ref.target, ref)))
