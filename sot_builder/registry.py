@@ -140,7 +140,7 @@ class Registry:
             return ""
         note = ref.note
         m = _ANNOTATION_RE.match(note) if note and ":" in note else None
-        key = (entry_prefix, target.split("-", 1)[0], m.group(1) if m else "", ref.field, ref.section)
+        key = (entry_prefix, target.partition("-")[0], m.group(1) if m else "", ref.field, ref.section)
         found = self._relations.get(key)
         if found is None:
             found = self._relations[key] = self._relation(*key)

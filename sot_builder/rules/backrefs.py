@@ -151,20 +151,20 @@ def _missing_back_references(project) -> list[MissingBackRef]:
     required: dict[tuple[str, str, str], bool] = {}
     inverses: dict[str, str] = {}
     out: list[MissingBackRef] = []
-    def stated_by(entry: Entry) -> dict[str, list[str]]:
-        found = stated.get(entry.id)
-        if found is None:
-            found = stated[entry.id] = stated_relations(entry, relation_of)
-        return found
-
     for source in project.entries():
         if single.get(source.id) is not source or reg.get(source.prefix) is None:
             continue
-        for b, relations in stated_by(source).items():
+        mine = stated.get(source.id)
+        if mine is None:
+            mine = stated[source.id] = stated_relations(source, relation_of)
+        for b, relations in mine.items():
             target = single.get(b)
             if target is None:
                 continue
-            answer = stated_by(target).get(source.id)
+            theirs = stated.get(b)
+            if theirs is None:
+                theirs = stated[b] = stated_relations(target, relation_of)
+            answer = theirs.get(source.id)
             if answer is not None and GENERIC_RELATION in answer:
                 continue  # the generic relation answers every relation
             for relation in relations:
