@@ -179,3 +179,29 @@ def _store(path: Path, docs: dict[str, Document]) -> None:
     except Exception:  # a read-only checkout (or unpicklable data) still lints, just without a cache
         with contextlib.suppress(OSError):
             tmp.unlink()
+        return
+    remove_dead_temps(path.parent)
+
+
+def remove_dead_temps(folder: Path) -> list[Path]:
+    """Remove `NAME.<pid>.tmp` files whose writing process is gone (a killed run left them)."""
+    removed = []
+    if os.name != "posix":
+        return removed
+    for tmp in folder.glob("*.tmp"):
+        pid = tmp.suffixes[-2][1:] if len(tmp.suffixes) >= 2 else ""
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+                removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True

@@ -119,3 +119,7 @@ def _store(config: Config, key: str, checked: dict[str, bool], diags: list[Diagn
     except Exception:  # no cache this time; the result stands
         with contextlib.suppress(OSError):
             tmp.unlink()
+        return
+    from sot_builder.cache import remove_dead_temps
+
+    remove_dead_temps(path.parent)

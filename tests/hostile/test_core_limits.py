@@ -175,3 +175,19 @@ def test_symlink_loops_are_reported_not_followed(tmp_path, monkeypatch, capsys):
     assert_clean_exit(synced, (0,))
     assert (root / PIC_FILE).read_bytes() == before
     assert all(os.path.islink(sot / n) for n in ("SoT.A.md", "SoT.B.md", "SoT.SELF.md"))
+
+
+def test_cache_temps_of_killed_runs_are_removed(tmp_path, monkeypatch, capsys):
+    import subprocess
+
+    root = make_project(tmp_path / "p")
+    monkeypatch.chdir(root)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (root / ".sotb_cache").mkdir()
+    stale = root / ".sotb_cache" / f"parse-0123abcd.{dead.pid}.tmp"
+    stale.write_bytes(b"half a pickle")
+    mine = root / ".sotb_cache" / f"lint-result.{os.getppid()}.tmp"  # a live process: kept
+    mine.write_bytes(b"in progress")
+    assert_clean_exit(run_inprocess(capsys, "lint"), (0,))
+    assert not stale.exists() and mine.exists()
