@@ -5,12 +5,16 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from sot_builder.diagnostics import Diagnostic, Severity
 from sot_builder.model import Document, Entry, Ref
 from sot_builder.parse import fragment_id
 from sot_builder.rules.base import Rule, rule
+
+if TYPE_CHECKING:
+    from sot_builder.project import LinkGroup
 
 
 def _prefix(ident: str) -> str:
@@ -135,15 +139,12 @@ def broken_fragment(project, r: Rule) -> Iterator[Diagnostic]:
     [PIC-001](SoT.PARTNER_INTEGRATIONS.md#pic-001-stripe-payment-processing)
     ```
     """
-    for group in project.link_groups():
-        target = project.by_path.get(group.path) if group.inside else None
-        if target is None or not target.lines:
+    for group, target, links in _doubtful_fragments(project):
+        if not target.lines:
             continue
         anchors = target.anchors
-        for ref in group.refs:
+        for ref in links:
             frag = ref.fragment
-            if not frag:
-                continue
             if "%" in frag:  # unquote() would leave it as is
                 frag = unquote(frag)
             if frag in anchors or frag.lower() in anchors:
@@ -153,6 +154,33 @@ def broken_fragment(project, r: Rule) -> Iterator[Diagnostic]:
             doc = group.doc
             yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target,) if ref.target else (),
                          fragment=ref.fragment, file=ref.file or doc.path, hint=hint)
+
+
+def _doubtful_fragments(project) -> list[tuple[LinkGroup, Document, list[Ref]]]:
+    """(group, its target document, links) for the links with a fragment into a project
+    document, except those whose fragment is an anchor there that lands on the entry the
+    link names (if it names one): the only links SOT203 and SOT204 need to look at."""
+    return project.memo("refs.doubtful_fragments", _find_doubtful_fragments)
+
+
+def _find_doubtful_fragments(project) -> list[tuple[LinkGroup, Document, list[Ref]]]:
+    anchor_ids = _anchor_ids(project)
+    out = []
+    for group in project.link_groups():
+        target = project.by_path.get(group.path) if group.inside else None
+        if target is None:
+            continue
+        anchors, landing = target.anchors, anchor_ids[group.path]
+        doubtful = []
+        for ref in group.refs:
+            frag = ref.fragment
+            if not frag:
+                continue
+            if "%" in frag or frag not in anchors or (ref.target and landing.get(frag) != ref.target):
+                doubtful.append(ref)
+        if doubtful:
+            out.append((group, target, doubtful))
+    return out
 
 
 def _suggest(project, target: Document, ref: Ref) -> str:
@@ -184,17 +212,11 @@ def label_mismatch(project, r: Rule) -> Iterator[Diagnostic]:
     ```
     """
     anchor_ids = _anchor_ids(project)
-    for group in project.link_groups():
-        landing = anchor_ids.get(group.path) if group.inside else None
-        if landing is None:
-            continue  # outside the project, or not one of its documents
-        for ref in group.refs:
+    for group, _target, links in _doubtful_fragments(project):
+        landing = anchor_ids[group.path]
+        for ref in links:
             frag = ref.fragment
-            if not frag or not ref.target:
-                continue
-            if "%" not in frag and landing.get(frag) == ref.target:
-                continue  # lands on the entry it names: the common case
-            if ref.target not in ref.label:
+            if not ref.target or ref.target not in ref.label:
                 continue
             frag = unquote(frag) if "%" in frag else frag
             landed = landing.get(frag) or landing.get(frag.lower())
