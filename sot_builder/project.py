@@ -226,13 +226,17 @@ def _parts_below(path: Path, base: Path) -> tuple[str, ...]:
 
 
 def _rel(path: Path, base: Path) -> str | None:
+    """The project-relative path of a found file; None when it is (or links) outside the project."""
     try:
-        if not path.is_symlink():
-            return path.relative_to(base).as_posix()
+        lexical = posixpath.normpath(path.relative_to(base).as_posix())
         try:
-            return path.resolve().relative_to(base.resolve()).as_posix()
+            real = path.resolve()
         except RuntimeError:  # a symlink loop: keep the name, reading it reports the problem
-            return path.relative_to(base).as_posix()
+            return lexical
+        real_base = base.resolve()
+        if lexical == ".." or lexical.startswith("../") or not real.is_relative_to(real_base):
+            return None  # never read: `../` patterns, links and linked folders that leave the project
+        return real.relative_to(real_base).as_posix() if path.is_symlink() else lexical
     except (ValueError, OSError):
         return None
 

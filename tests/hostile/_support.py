@@ -170,3 +170,55 @@ def run_subprocess(cwd: Path, *args: str, timeout: float = 120.0, env: dict[str,
     except subprocess.TimeoutExpired:
         pytest.fail(f"sotb {' '.join(args)} did not finish within {timeout:.0f} s (hang)")
     return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
+
+
+class AccessRecorder:
+    """Records every open, folder listing and stat of the given files or of paths below the given folders.
+
+    Opens and listings come from an audit hook (installed once: hooks cannot be
+    removed), stats from a patched os.stat; both only record. Use as a context manager.
+    """
+
+    _active: list["AccessRecorder"] = []
+    _hooked = False
+
+    def __init__(self, folders: tuple[Path, ...] = (), files: tuple[Path, ...] = (), opens_only: bool = False):
+        self.opens_only = opens_only  # True: only opened files count, not stats and folder listings
+        self.monkeypatch = pytest.MonkeyPatch()
+        self.folders = tuple(Path(os.path.realpath(f)) for f in folders)
+        self.files = {Path(os.path.realpath(f)) for f in files}
+        self.touched: list[str] = []
+
+    def note(self, path: object, event: str = "open") -> None:
+        if isinstance(path, int) or (self.opens_only and event != "open"):
+            return
+        try:
+            real = Path(os.path.realpath(os.fsdecode(path)))  # lstat only: never back into os.stat
+        except (OSError, TypeError, ValueError):
+            return
+        if real in self.files or any(real.is_relative_to(f) for f in self.folders):
+            self.touched.append(f"{event} {real}")
+
+    @classmethod
+    def _audit(cls, event: str, args: tuple) -> None:
+        if cls._active and event in ("open", "os.listdir", "os.scandir") and args:
+            for recorder in cls._active:
+                recorder.note(args[0], event)
+
+    def __enter__(self) -> "AccessRecorder":
+        if not AccessRecorder._hooked:
+            sys.addaudithook(AccessRecorder._audit)
+            AccessRecorder._hooked = True
+        real_stat = os.stat
+
+        def stat(path, *args, **kwargs):
+            self.note(path, "stat")
+            return real_stat(path, *args, **kwargs)
+
+        self.monkeypatch.setattr(os, "stat", stat)
+        AccessRecorder._active.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        AccessRecorder._active.remove(self)
+        self.monkeypatch.undo()

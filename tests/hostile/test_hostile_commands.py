@@ -4,7 +4,6 @@ catastrophic type patterns, control characters in titles, broken configuration."
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from sot_builder.parse import parse_document
 
 from ._support import (
+    AccessRecorder,
     ENTRY,
     PIC_FILE,
     assert_clean_exit,
@@ -97,41 +97,16 @@ def test_links_outside_the_project_are_reported_and_never_opened(tmp_path, monke
     root = make_project(tmp_path / "deep" / "er" / "project", {PIC_FILE: pic_file(body)})
     monkeypatch.chdir(root)
 
-    forbidden = {Path("/etc/passwd"), Path("/etc/shadow"), secret.resolve(), (outside / "secret.png").resolve()}
-    outside_real = outside.resolve()
-    touched: list[str] = []
-
-    def note(path) -> None:
-        if isinstance(path, int):
-            return
-        try:
-            resolved = Path(os.path.realpath(os.fsdecode(path)))  # lstat only: no recursion into stat()
-        except (OSError, TypeError, ValueError):
-            return
-        if resolved in forbidden or resolved.is_relative_to(outside_real):
-            touched.append(str(resolved))
-
-    def audit(event: str, args: tuple) -> None:
-        if event in ("open", "os.listdir", "os.scandir") and args:
-            note(args[0])
-
-    real_stat = os.stat
-
-    def stat(path, *args, **kwargs):
-        note(path)
-        return real_stat(path, *args, **kwargs)
-
-    sys.addaudithook(audit)  # audit hooks cannot be removed; this one only records
-    monkeypatch.setattr(os, "stat", stat)
-    secret.read_bytes()  # the recorder sees a read ...
-    os.path.exists(outside / "secret.png")  # ... and a stat
-    assert len(touched) == 2
-    touched.clear()
-    result = run_inprocess(capsys, "lint", "--no-cache", "--strict", "--format", "json")
-    synced = run_inprocess(capsys, "sync")
-    exported = run_inprocess(capsys, "export", "--format", "json", "--no-cache")
-    monkeypatch.undo()
-
+    forbidden = (Path("/etc/passwd"), Path("/etc/shadow"))
+    with AccessRecorder(folders=(outside,), files=forbidden) as recorder:
+        secret.read_bytes()  # the recorder sees a read ...
+        os.path.exists(outside / "secret.png")  # ... and a stat
+        assert len(recorder.touched) == 2
+        recorder.touched.clear()
+        result = run_inprocess(capsys, "lint", "--no-cache", "--strict", "--format", "json")
+        synced = run_inprocess(capsys, "sync")
+        exported = run_inprocess(capsys, "export", "--format", "json", "--no-cache")
+    touched = recorder.touched
     assert touched == []
     assert_clean_exit(result, (1,))
     assert_clean_exit(synced, (0,))
@@ -142,6 +117,28 @@ def test_links_outside_the_project_are_reported_and_never_opened(tmp_path, monke
     assert set(outside_lines) <= reported, (outside_lines, result.out)
     ref_line = next(n for n, line in enumerate(text.splitlines(), 1) if line.startswith("- [reference style]"))
     assert ref_line in reported
+
+
+def test_files_and_folders_outside_the_project_are_never_read(tmp_path, monkeypatch, capsys):
+    outside = tmp_path / "outside"
+    (outside / "docs").mkdir(parents=True)
+    for path in (outside / "secret.md", outside / "docs" / "other.md"):
+        path.write_text("## PIC-001: not yours\n\n[x](#nowhere)\n", encoding="utf-8")
+    config = 'root = "SoT"\ndocuments = ["../outside/*.md", "linked/*.md", "**/*.md", "%s/*.md"]\n\n[types.PIC]\n'
+    root = make_project(tmp_path / "project", config=config % outside)
+    os.symlink(outside / "docs", root / "linked")  # a folder link out of the project
+    os.symlink(outside / "secret.md", root / "SoT" / "SoT.SECRET.md")  # a file link out of it
+    os.symlink(outside, root / "SoT" / "archive")
+    monkeypatch.chdir(root)
+    with AccessRecorder(folders=(outside,), opens_only=True) as recorder:
+        result = run_inprocess(capsys, "lint", "--no-cache", "--format", "json")
+        synced = run_inprocess(capsys, "sync")
+        exported = run_inprocess(capsys, "export", "--format", "json", "--no-cache")
+    assert recorder.touched == []
+    assert_clean_exit(result, (0,))
+    assert_clean_exit(synced, (0,))
+    assert_clean_exit(exported, (0,))
+    assert "not yours" not in exported.out and "outside" not in exported.out
 
 
 # -- type definitions with catastrophic patterns ------------------------------------------------
