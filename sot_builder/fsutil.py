@@ -58,8 +58,19 @@ def atomic_write_text(path: Path, text: str, newline: str = "\n", encoding: str 
 
 
 def read_text_keep(path: Path) -> tuple[str, str, bool]:
-    """(text with \\n line ends, the file's newline, whether it had a UTF-8 BOM)."""
+    """(text with \\n line ends, the file's newline, whether it had a UTF-8 BOM).
+
+    Raises SotbError for a file sotb cannot parse as UTF-8 text (binary, NUL
+    bytes, UTF-16, invalid UTF-8): such a file is never rewritten.
+    """
+    from sot_builder.parse import decode
+
     data = Path(path).read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SotbError("UTF-16 text: sotb writes UTF-8 only, so it does not rewrite this file", str(path))
+    _, problem = decode(data)
+    if problem is not None:
+        raise SotbError(f"{problem.message}; not rewritten", str(path), problem.line)
     bom = data.startswith(b"\xef\xbb\xbf")
     text = data.decode("utf-8-sig")
     newline = "\r\n" if "\r\n" in text else "\n"

@@ -215,6 +215,20 @@ def test_a_title_with_backslashes_and_pipes_survives_sync(project, capsys):
     assert [p for p in lint.problems() if p["code"] == "SOT407"] == []
 
 
+@pytest.mark.parametrize("name, data, where", [
+    ("latin-1", pic_file(ENTRY + "Café\n").encode("latin-1"), ":20: not valid UTF-8"),
+    ("utf-16", pic_file(ENTRY).encode("utf-16"), ": UTF-16 text"),
+    ("nul", pic_file(ENTRY).encode() + b"\x00\n", ":20: binary file (NUL byte)"),
+], ids=["latin-1", "utf-16", "nul"])
+def test_add_never_writes_a_file_it_cannot_parse(tmp_path, monkeypatch, capsys, name, data, where):
+    root = make_project(tmp_path / "p", {PIC_FILE: data})
+    monkeypatch.chdir(root)
+    result = run_inprocess(capsys, "add", "PIC", "--title", "New partner")
+    assert_clean_exit(result, (2,))
+    assert f"{PIC_FILE}{where}" in result.err
+    assert (root / PIC_FILE).read_bytes() == data
+
+
 @pytest.mark.xfail(strict=True, reason="sotb add inserts the entry inside an unterminated code fence, then "
                    "fails with an internal error (StopIteration) instead of a clear message (scaffold.py)")
 def test_add_after_an_unterminated_fence_fails_cleanly(tmp_path, monkeypatch, capsys):
