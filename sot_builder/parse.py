@@ -102,6 +102,21 @@ def fragment_id(fragment: str) -> str:
     return m.group(0).upper()
 
 
+def unclosed_block(doc: Document) -> ParseProblem | None:
+    """The unterminated code fence or HTML comment (SOT003) that makes `doc` unsafe to rewrite.
+
+    sotb never writes to a file it could not parse: text inserted after such a
+    fence or comment would be code or hidden, and every later run would add it
+    again. The problem's message says how to fix it, for a `path:line:` prefix.
+    """
+    for p in doc.problems:
+        if p.code == "SOT003":
+            what = "HTML comment" if "comment" in p.message else "code fence"
+            return p._replace(message=f"the {what} opened at line {p.line} is never closed; "
+                                      "close it first, sotb does not rewrite this file until then")
+    return None
+
+
 def decode(data: bytes) -> tuple[str, ParseProblem | None]:
     """Bytes -> text. Undecodable or binary input gives a problem and empty text."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):

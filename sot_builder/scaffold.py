@@ -25,7 +25,7 @@ from urllib.parse import quote
 from sot_builder.config import Config, load_config
 from sot_builder.diagnostics import Diagnostic, SotbError
 from sot_builder.model import Document, Entry, Ref
-from sot_builder.parse import ID_RE, ParseOptions, parse_document, split_id
+from sot_builder.parse import ID_RE, ParseOptions, parse_document, split_id, unclosed_block
 from sot_builder.registry import (
     Category,
     FieldDef,
@@ -689,14 +689,17 @@ def _plan_entry(config: Config, prefix: str, title: str, category: str | None,
     cat = pick_category(t, category)
     entry_fields = build_fields(project, t, dict(_check_field_names(t, fields)), rel)
     targets = [_defined(project, x.strip()) for x in dict.fromkeys(refs)]
-    number = _allocate(config, t, cat, used_numbers(project, t, ledger_ids(project)), reserve)
-    ident = t.format_id(number)
-    links = link_sections(registry, t, ident, rel, targets)
     options = _options(project, registry)
     change = read_change(path)
     assert change.before is not None
     lines = split_text(change.before)
     doc = parse_document(join_lines(lines), rel, "sot", options)
+    unclosed = unclosed_block(doc)
+    if unclosed is not None:  # checked before an ID is reserved
+        raise SotbError(unclosed.message, rel, unclosed.line)
+    number = _allocate(config, t, cat, used_numbers(project, t, ledger_ids(project)), reserve)
+    ident = t.format_id(number)
+    links = link_sections(registry, t, ident, rel, targets)
     block = render_entry(t, ident, title, entry_fields, links, entry_level(doc), today, config.project_dir)
     lines = insert_block(lines, insertion_line(doc, t.prefix, number), split_text(block))
     doc = parse_document(join_lines(lines), rel, "sot", options)

@@ -26,6 +26,9 @@ Every byte outside generated regions and inserted lines is kept: line endings,
 trailing spaces, a UTF-8 BOM, a missing final newline. A second sync changes
 nothing. Before writing, every changed file is parsed again; if its entries
 changed in any way other than the intended new references, nothing is written.
+A file with an unterminated code fence or HTML comment (SOT003) is never
+rewritten: text added after it would be code or hidden, and every sync would
+add it again. Such a file is left byte for byte and listed in `skipped`.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from urllib.parse import quote
 from sot_builder.config import Config
 from sot_builder.diagnostics import SotbError
 from sot_builder.model import Document, Entry, Region
-from sot_builder.parse import RANGE_RE, ParseOptions, parse_document
+from sot_builder.parse import RANGE_RE, ParseOptions, parse_document, unclosed_block
 from sot_builder.project import Project, load_project, parse_options
 from sot_builder.rules.backrefs import MissingBackRef, missing_back_references
 from sot_builder.rules.registry_files import (
@@ -112,6 +115,7 @@ class SyncResult:
     changes: tuple[FileChange, ...] = ()
     written: bool = False
     back_references: tuple[tuple[str, str], ...] = ()  # (entry that got it, ID it now references)
+    skipped: tuple[tuple[str, int, str], ...] = ()  # (path, line, why): files left unchanged
 
     @property
     def changed(self) -> bool:
@@ -807,9 +811,14 @@ def plan_sync(project: Project) -> SyncResult:
     """What `sotb sync` would write, without writing it."""
     texts: dict[str, TextFile] = {}
     originals: dict[str, bytes] = {}
+    skipped: dict[str, tuple[str, int, str]] = {}
 
     def text_of(doc: Document) -> TextFile | None:
         if doc.path not in texts:
+            unclosed = unclosed_block(doc)
+            if unclosed is not None:
+                skipped[doc.path] = (doc.path, unclosed.line, unclosed.message)
+                return None
             t = _read(project, doc)
             if t is None:
                 return None
@@ -849,7 +858,7 @@ def plan_sync(project: Project) -> SyncResult:
         new = parse_document(after, path, old.role, parse_options(project.config, project.registry, old.role))
         verify(old, new, intended)
         changes.append(FileChange(path, originals[path], after))
-    return SyncResult(tuple(changes), False, tuple(sorted(added)))
+    return SyncResult(tuple(changes), False, tuple(sorted(added)), tuple(skipped[p] for p in sorted(skipped)))
 
 
 def sync_project(config: Config, write: bool = True) -> SyncResult:
@@ -874,4 +883,4 @@ def sync_project(config: Config, write: bool = True) -> SyncResult:
                 raise SotbError("file changed while sotb was syncing; run `sotb sync` again", change.path)
         for change in result.changes:
             atomic_write_bytes(config.project_dir / change.path, change.after)
-    return SyncResult(result.changes, True, result.back_references)
+    return replace(result, written=True)

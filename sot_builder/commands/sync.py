@@ -25,6 +25,10 @@ def sync(path: Path | None, check: bool, show_diff: bool, config_path: Path | No
     regions (`<!-- sotb:begin NAME -->` ... `<!-- sotb:end NAME -->`) and the
     inserted lines change; the first run wraps the existing sections in markers.
 
+    A file with an unterminated code fence or HTML comment is never rewritten:
+    sync leaves it unchanged, names the line where the fence or comment opens
+    on stderr, and exits 1 (with or without --check) until it is closed.
+
     PATH is the project folder (default: found from the working directory).
     """
     from sot_builder.sync import sync_project
@@ -34,15 +38,17 @@ def sync(path: Path | None, check: bool, show_diff: bool, config_path: Path | No
     if check or show_diff:
         write(result.diff)
     shown = [display_path(config, p) for p in result.changed_files]
+    for rel, line, why in result.skipped:
+        click.echo(f"{display_path(config, rel)}:{line}: {why}; skipped", err=True)
     if check:
         if shown:
             click.echo(f"sotb sync: {len(shown)} file(s) would change: {', '.join(shown)}", err=True)
-        set_exit(1 if shown else 0)
+        set_exit(1 if shown or result.skipped else 0)
         return
     for name in shown:
         write(f"updated {name}\n")
     if result.back_references:
         write(f"inserted {len(result.back_references)} back-reference(s)\n")
-    if not shown:
+    if not shown and not result.skipped:
         write("nothing to change\n")
-    set_exit(0)
+    set_exit(1 if result.skipped else 0)

@@ -197,8 +197,6 @@ def test_parse_lint_sync_round(data):
         engine.run(load_project(config, use_cache=False), engine.active_rules(config.values))
 
 
-@pytest.mark.xfail(strict=True, reason="sync appends the navigation region after an unterminated code fence, "
-                   "where it is invisible, so every sync appends another one (sync.py)")
 def test_sync_after_an_unterminated_fence_is_idempotent(tmp_path):
     from sot_builder.sync import sync_project
 

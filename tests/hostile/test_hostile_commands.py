@@ -229,8 +229,6 @@ def test_add_never_writes_a_file_it_cannot_parse(tmp_path, monkeypatch, capsys, 
     assert (root / PIC_FILE).read_bytes() == data
 
 
-@pytest.mark.xfail(strict=True, reason="sotb add inserts the entry inside an unterminated code fence, then "
-                   "fails with an internal error (StopIteration) instead of a clear message (scaffold.py)")
 def test_add_after_an_unterminated_fence_fails_cleanly(tmp_path, monkeypatch, capsys):
     root = make_project(tmp_path / "p", {PIC_FILE: pic_file(ENTRY + "\n```\nopen fence\n")})
     monkeypatch.chdir(root)

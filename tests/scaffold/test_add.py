@@ -250,3 +250,15 @@ def test_a_missing_final_newline_stays_missing(pic, sotb):
     _add(sotb, "PIC", "--title", "Stripe")
     data = PIC.read_bytes()
     assert not data.endswith(b"\n") and b"## PIC-001: Stripe\n" in data
+
+
+@pytest.mark.parametrize("opener, what", [("```\nopen fence\n", "code fence"), ("<!-- open\n", "HTML comment")])
+def test_add_refuses_a_file_with_an_unclosed_block(pic, sotb, opener, what):
+    assert _add(sotb, "PIC", "--title", "Stripe") == "PIC-001\n"
+    line = PIC.read_bytes().count(b"\n") + 1
+    PIC.write_bytes(PIC.read_bytes() + opener.encode())
+    before = PIC.read_bytes()
+    r = sotb("add", "PIC", "--title", "After the block")
+    assert r.code == 2
+    assert f"{PIC.as_posix()}:{line}: the {what} opened at line {line} is never closed; close it first" in r.err
+    assert PIC.read_bytes() == before

@@ -78,3 +78,31 @@ def test_text_file_insertions_keep_the_file_style() -> None:
     replaced = TextFile(b"a\nb")
     replaced.apply([sync_module.Edit(1, 2, ("c", "d"))])
     assert replaced.to_bytes() == b"a\nc\nd"
+
+
+@pytest.mark.parametrize("opener, what", [("```sql\nSELECT 1;\n", "code fence"),
+                                          ("<!-- a note\nstill hidden\n", "HTML comment")])
+def test_a_file_with_an_unclosed_block_is_never_rewritten(registry: Path, monkeypatch, capsys,
+                                                          opener: str, what: str) -> None:
+    pic = registry / "SoT" / "SoT.PARTNER_INTEGRATIONS.md"
+    api = registry / "SoT" / "SoT.API_CONTRACTS.md"
+    line = pic.read_bytes().count(b"\n") + 1
+    pic.write_bytes(pic.read_bytes() + opener.encode())
+    api.write_bytes(api.read_bytes().replace(b"## API-046", b"## API-047: Unlisted\n\n## API-046"))
+    before = pic.read_bytes()
+    monkeypatch.chdir(registry)
+    capsys.readouterr()
+    assert main(["sync", "--check"]) == 1
+    err = capsys.readouterr().err
+    expected = f"SoT/SoT.PARTNER_INTEGRATIONS.md:{line}: the {what} opened at line {line} is never closed"
+    assert expected in err and "skipped" in err
+    assert main(["sync"]) == 1
+    captured = capsys.readouterr()
+    assert expected in captured.err
+    assert "updated SoT/SoT.API_CONTRACTS.md" in captured.out  # the other files are still synced
+    assert pic.read_bytes() == before
+    assert main(["sync"]) == 1
+    assert "nothing to change" not in capsys.readouterr().out
+    assert pic.read_bytes() == before
+    result = sync_project(load_config(registry), write=True)
+    assert result.changes == () and [s[:2] for s in result.skipped] == [("SoT/SoT.PARTNER_INTEGRATIONS.md", line)]
