@@ -10,6 +10,11 @@ from collections.abc import Iterator
 from sot_builder.diagnostics import Diagnostic, Severity
 from sot_builder.rules.base import Rule, rule
 
+# The journal `sotb renumber` leaves while it runs: `sot_builder.renumber.JOURNAL_NAME`, named
+# here too so that lint need not load the renumber machinery (tests/renumber/test_journal.py
+# interrupts a real renumber and expects SOT112).
+JOURNAL_NAME = ".sotb-renumber.journal"
+
 
 def _ledger(project):
     from sot_builder.ledger import ledger_rel, load_ledger
@@ -197,8 +202,6 @@ def renumber_interrupted(project, r: Rule) -> Iterator[Diagnostic]:
 
     Good: `sotb renumber --recover` was run; the journal is gone.
     """
-    from sot_builder.renumber import JOURNAL_NAME
-
     rel = project.rel_in_root(JOURNAL_NAME)
     if project.exists(rel):
         yield r.diag(rel, 1, journal=rel, fix="run `sotb renumber --recover`")
