@@ -12,10 +12,28 @@ from sot_builder.rules.base import Rule, rule
 
 
 def _state(project):
+    if not project.memo("portfolio.spelled", _namespace_spelled):
+        return [], {}
     from sot_builder.portfolio import catalogs, portfolio_refs
 
     found = portfolio_refs(project)
     return (found, catalogs(project)) if found else ([], {})
+
+
+def _namespace_spelled(project) -> bool:
+    """Whether any reference may be spelled `NS:ID`: a colon in a link's label, or right before
+    a bare ID. Without one no rule here has anything to check (nor to load)."""
+    for doc in project.documents:
+        lines = doc.lines
+        for ref in doc.refs:
+            if not ref.target:
+                continue
+            if ref.kind == "link":
+                if ":" in ref.label:
+                    return True
+            elif ref.column > 2 and 0 < ref.line <= len(lines) and lines[ref.line - 1][ref.column - 2] == ":":
+                return True
+    return False
 
 
 @rule("SOT210", "portfolio-registry", Severity.ERROR,
@@ -42,9 +60,11 @@ def portfolio_registry(project, r: Rule) -> Iterator[Diagnostic]:
     Refunds follow P:BR-003.
     ```
     """
+    refs, cats = _state(project)
+    if not refs:
+        return
     from sot_builder.portfolio import ANY, resolve
 
-    refs, cats = _state(project)
     told: set[tuple[str, str]] = set()
     for doc, pref in refs:
         ref = pref.ref
@@ -92,9 +112,11 @@ def portfolio_undefined_id(project, r: Rule) -> Iterator[Diagnostic]:
     """
     import difflib
 
+    refs, cats = _state(project)
+    if not refs:
+        return
     from sot_builder.portfolio import ANY, resolve
 
-    refs, cats = _state(project)
     for doc, pref in refs:
         if pref.namespace == ANY and ANY not in cats:
             if not cats or not all(c.ok for c in cats.values()):
@@ -136,9 +158,11 @@ def portfolio_link(project, r: Rule) -> Iterator[Diagnostic]:
     [P:BR-003](../payments/SoT/SoT.BUSINESS_RULES.md#br-003-rate-limit)
     ```
     """
+    refs, cats = _state(project)
+    if not refs:
+        return
     from sot_builder.portfolio import expected_href, link_problem, resolve
 
-    refs, cats = _state(project)
     for doc, pref in refs:
         if pref.ref.kind != "link":
             continue
