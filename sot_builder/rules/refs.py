@@ -272,15 +272,16 @@ def wrong_description(project, r: Rule) -> Iterator[Diagnostic]:
     ```
     """
     first = project.first_definitions()
-    titles = {ident: (e.title, e.title.casefold()) for ident, e in first.items()}
+    titles = {ident: e.title for ident, e in first.items()}
     for doc in project.documents:
         for ref in doc.refs:
-            if not ref.note or ref.kind != "link":
+            text = ref.note
+            if not text:
                 continue
             title = titles.get(ref.target)
-            if title is None or ref.note == title[0] or ref.note.casefold() == title[1]:
-                continue
-            if _ANNOTATION_RE.match(ref.note):
+            if title is None or text == title or ref.kind != "link" or text.casefold() == title.casefold():
+                continue  # most descriptions repeat the target's title as it is
+            if _ANNOTATION_RE.match(text):
                 continue
             target = first[ref.target]
             note = _words(ref.note)
