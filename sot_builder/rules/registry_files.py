@@ -80,7 +80,19 @@ def cell_prefixes(cell: str) -> list[str]:
 
 
 def clean(text: str) -> str:
-    return " ".join(text.replace("\\|", "|").split())
+    """A cell's text on one line; the parser has already turned the table's `\\|` into `|`."""
+    return " ".join(text.split())
+
+
+_ESCAPED_RE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def shown_text(markdown: str) -> str:
+    """Inline Markdown as a reader sees it: backslash escapes resolved, spaces collapsed.
+
+    `\\*` and `*`, `\\|` and `|`, `\\\\` and `\\` name the same title in a heading and a cell.
+    """
+    return clean(_ESCAPED_RE.sub(r"\1", markdown))
 
 
 def column(table: Table, *words: str) -> int:
@@ -513,7 +525,7 @@ def index_row(project, r: Rule) -> Iterator[Diagnostic]:
             yield r.diag(doc.path, line, ids=(ident,), fix=SYNC_FIX, id=ident,
                          problem="no entry defines this ID")
             continue
-        if title and clean(title) != clean(e.title):
+        if title and shown_text(title) != shown_text(e.title):
             yield r.diag(doc.path, line, ids=(ident,), fix=SYNC_FIX, id=ident,
                          problem=f"title '{title}' differs from the entry's '{e.title}'")
         if _status(status).casefold() != _status(e.status).casefold() and (status or e.status):

@@ -206,8 +206,6 @@ def test_hostile_titles_are_written_as_text(project, capsys):
     assert (project / PIC_FILE).read_bytes() == before
 
 
-@pytest.mark.xfail(strict=True, reason="sync writes an index-table title with backslashes and pipes that "
-                   "SOT407 reads back differently (sync.py / rules/registry_files.py)")
 def test_a_title_with_backslashes_and_pipes_survives_sync(project, capsys):
     assert run_inprocess(capsys, "add", "PIC", "--title", r"\ backslash \| \*").code == 0
     assert run_inprocess(capsys, "sync").code == 0
