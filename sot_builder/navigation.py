@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sot_builder.model import Document, Ref
 from sot_builder.parse import RANGE_RE
 
-NAV_TITLE_RE = re.compile(r"navigation", re.I)
+NAV_TITLE_RE = re.compile(r"navigation", re.IGNORECASE)
 _BOLD_RE = re.compile(r"\*\*([^*]+)\*\*|^#+\s*(.+?)\s*$")
 
 
@@ -32,6 +32,7 @@ class Navigation:
     end_line: int
     categories: list[NavCategory]
     loose: list[Ref]  # links in the section outside any category
+    refs: list[Ref] = field(default_factory=list)  # every link to an ID in the section, in order
 
 
 def find_navigation(doc: Document) -> Navigation | None:
@@ -66,4 +67,4 @@ def _read(doc: Document, start: int, end: int) -> Navigation:
             loose.append(r)
         else:
             cats[k - 1].items.append(r)
-    return Navigation(start, end, cats, loose)
+    return Navigation(start, end, cats, loose, refs)

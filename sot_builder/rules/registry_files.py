@@ -263,13 +263,10 @@ def navigation_refs(doc: Document, project=None) -> list[Ref] | None:
 
 def _navigation_refs(doc: Document, read_navigation) -> list[Ref] | None:
     region = find_region(doc, "navigation")
-    if region is not None:
-        lo, hi = region.begin_line, region.end_line
-    else:
+    if region is None:
         nav = read_navigation(doc)
-        if nav is None:
-            return None
-        lo, hi = nav.line, nav.end_line + 1
+        return None if nav is None else [r for r in nav.refs if not r.source]
+    lo, hi = region.begin_line, region.end_line
     return [r for r in doc.refs if lo < r.line < hi and r.kind == "link" and r.target and not r.source]
 
 
