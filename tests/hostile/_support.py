@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -74,9 +73,6 @@ ENTRY = """## PIC-001: Stripe Payment Processing
 
 CONFIG = 'root = "SoT"\n\n[types.PIC]\n'
 
-# `path:line:col: CODE [severity] message`, as `sotb lint` prints a problem
-PROBLEM_RE = re.compile(r"^(?P<path>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+): (?P<code>SOT\d{3}) \[(?:error|warning|info)\] ")
-
 
 @dataclass
 class Result:
@@ -98,7 +94,9 @@ def pic_file(body: str, head: str = "") -> str:
     return f"{head}# Partner Integration Contracts\n\n{NAVIGATION}{body}"
 
 
-def make_project(root: Path, files: dict[str, bytes | str] | None = None, config: str = CONFIG) -> Path:
+def make_project(
+    root: Path, files: dict[str, bytes | str] | None = None, config: str = CONFIG
+) -> Path:
     """A small registry: README, ID system and one PIC file; `files` adds or replaces files."""
     (root / "SoT").mkdir(parents=True, exist_ok=True)
     (root / "sotb.toml").write_text(config, encoding="utf-8")
@@ -139,7 +137,11 @@ def assert_clean_exit(result: Result, codes: tuple[int, ...] = (1, 2)) -> None:
 def problem_at(result: Result, path: str, code: str | None = None, line: int | None = None) -> dict:
     """The first `--format json` problem in `path` (with `code`, at `line`); fails if none."""
     for p in result.problems():
-        if p["path"].endswith(path) and (code is None or p["code"] == code) and (line is None or p["line"] == line):
+        if (
+            p["path"].endswith(path)
+            and (code is None or p["code"] == code)
+            and (line is None or p["line"] == line)
+        ):
             return p
     raise AssertionError(f"no {code or 'problem'} at {path}:{line}: {result.out[:3000]}")
 
@@ -160,20 +162,29 @@ def sotb_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_subprocess(cwd: Path, *args: str, timeout: float = 120.0, env: dict[str, str] | None = None) -> Result:
-    """`python -m sot_builder ARGS` in `cwd`; a run longer than `timeout` fails the test as a hang."""
+def run_subprocess(
+    cwd: Path, *args: str, timeout: float = 120.0, env: dict[str, str] | None = None
+) -> Result:
+    """`python -m sot_builder ARGS` in `cwd`; running past `timeout` fails the test (a hang)."""
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "sot_builder", *args], cwd=cwd, capture_output=True,
-            timeout=timeout, env=env or sotb_env(),
+            [sys.executable, "-m", "sot_builder", *args],
+            cwd=cwd,
+            capture_output=True,
+            timeout=timeout,
+            env=env or sotb_env(),
         )
     except subprocess.TimeoutExpired:
         pytest.fail(f"sotb {' '.join(args)} did not finish within {timeout:.0f} s (hang)")
-    return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
+    return Result(
+        proc.returncode,
+        proc.stdout.decode("utf-8", "replace"),
+        proc.stderr.decode("utf-8", "replace"),
+    )
 
 
 class AccessRecorder:
-    """Records every open, folder listing and stat of the given files or of paths below the given folders.
+    """Records each open, folder listing and stat of the given files or of paths below the folders.
 
     Opens and listings come from an audit hook (installed once: hooks cannot be
     removed), stats from a patched os.stat; both only record. Use as a context manager.
@@ -182,7 +193,9 @@ class AccessRecorder:
     _active: list["AccessRecorder"] = []
     _hooked = False
 
-    def __init__(self, folders: tuple[Path, ...] = (), files: tuple[Path, ...] = (), opens_only: bool = False):
+    def __init__(
+        self, folders: tuple[Path, ...] = (), files: tuple[Path, ...] = (), opens_only: bool = False
+    ):
         self.opens_only = opens_only  # True: only opened files count, not stats and folder listings
         self.monkeypatch = pytest.MonkeyPatch()
         self.folders = tuple(Path(os.path.realpath(f)) for f in folders)

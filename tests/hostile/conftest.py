@@ -30,7 +30,8 @@ def fuzz_examples() -> int:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "fuzz: hypothesis fuzzing; SOTB_FUZZ_EXAMPLES=10000 for the long mode (tests/hostile/conftest.py)"
+        "markers",
+        "fuzz: hypothesis fuzzing; SOTB_FUZZ_EXAMPLES=10000 is the long mode (tests/hostile)",
     )
 
 

@@ -42,14 +42,16 @@ def test_self_reference_and_depth_exceed_the_limit():
     assert _expanded_size({"title": "x", "tags": ["a", "b"]}, 100) == 7
 
 
-@pytest.mark.parametrize("head", [
-    "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"{n}: &{n} [{', '.join(['*' + p] * 10)}]\n" for p, n in zip("abcde", "bcdef")
-    ),
-    "a: &a [*a]\n",
-    "a: &a {b: *a}\n",
-    "key: " + "[" * 200 + "]" * 200 + "\n",
-])
+@pytest.mark.parametrize(
+    "head",
+    [
+        "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        + "".join(f"{n}: &{n} [{', '.join(['*' + p] * 10)}]\n" for p, n in zip("abcde", "bcdef")),
+        "a: &a [*a]\n",
+        "a: &a {b: *a}\n",
+        "key: " + "[" * 200 + "]" * 200 + "\n",
+    ],
+)
 def test_frontmatter_that_would_hang_or_crash_a_reader_is_refused(head):
     assert _frontmatter_problems(head)
 
@@ -76,17 +78,25 @@ def test_code_spans_never_cross_a_line():
 
 
 def test_ids_in_code_spans_and_links_are_found_on_long_runs_of_markup():
-    line = "[" * 20_000 + "`" * 20_000 + "](" * 20_000 + " `PIC-002` [PIC-003](#pic-003) [a [b] c](#pic-004)"
+    line = (
+        "[" * 20_000
+        + "`" * 20_000
+        + "](" * 20_000
+        + " `PIC-002` [PIC-003](#pic-003) [a [b] c](#pic-004)"
+    )
     doc = parse_document(f"# T\n\n{line}\n".encode(), "SoT/SoT.T.md")
     found = sorted((r.target, r.kind) for r in doc.refs)
     assert found == [("PIC-002", "code"), ("PIC-003", "link"), ("PIC-004", "link")]
 
 
-@pytest.mark.parametrize("line", [
-    r"## PIC-002: \<!-- not a comment --\>",
-    "Write `<!--` to open a comment and `-->` to close it.",
-    r"## PIC-002: \<a id=\"pic-001\"\>\</a\> not an anchor",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        r"## PIC-002: \<!-- not a comment --\>",
+        "Write `<!--` to open a comment and `-->` to close it.",
+        r"## PIC-002: \<a id=\"pic-001\"\>\</a\> not an anchor",
+    ],
+)
 def test_escaped_or_quoted_html_is_text(line):
     text = f"# T\n\n{line}\n\n## PIC-003: After\n"
     doc = parse_document(text.encode(), "SoT/SoT.T.md")
@@ -96,7 +106,9 @@ def test_escaped_or_quoted_html_is_text(line):
 
 
 def test_a_link_note_ends_at_the_next_link():
-    doc = parse_document(b"# T\n\n- [PIC-001](#a) - Stripe, [PIC-002](#b) - Adyen\n", "SoT/SoT.T.md")
+    doc = parse_document(
+        b"# T\n\n- [PIC-001](#a) - Stripe, [PIC-002](#b) - Adyen\n", "SoT/SoT.T.md"
+    )
     assert [r.note for r in doc.refs] == ["Stripe,", "Adyen"]
 
 
@@ -107,30 +119,59 @@ def test_reference_links_next_to_many_inline_links():
 
 
 # -- type definitions -----------------------------------------------------------------------
-@pytest.mark.parametrize("pattern", [
-    r"^(GET|POST) /", r"^\d{4}-\d{2}-\d{2}$", r"^[^@\s]+@[^@\s]+\.[^@\s]+$", r"^https?://\S+$",
-    r"^v?\d+\.\d+(\.\d+)?$", r".*.*x", r"^\w+\s\w+\s\w+$",
-])
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"^(GET|POST) /",
+        r"^\d{4}-\d{2}-\d{2}$",
+        r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        r"^https?://\S+$",
+        r"^v?\d+\.\d+(\.\d+)?$",
+        r".*.*x",
+        r"^\w+\s\w+\s\w+$",
+    ],
+)
 def test_safe_patterns_are_accepted(pattern):
     assert backtracking_risk(pattern) == ""
 
 
-@pytest.mark.parametrize("pattern", [
-    r"(a+)+$", r"((a+))+$", r"(?:x+)+", r"(a*)*", r"(\w+\s?)*$", r"(.*a){20}",
-    r"(a|a)+$", r"(a|aa)*b", r"\w+\w+\w+x", r".*,.*,.*x", r"(a)\1", r"(?=a)b", r"(?<!a)b",
-])
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"(a+)+$",
+        r"((a+))+$",
+        r"(?:x+)+",
+        r"(a*)*",
+        r"(\w+\s?)*$",
+        r"(.*a){20}",
+        r"(a|a)+$",
+        r"(a|aa)*b",
+        r"\w+\w+\w+x",
+        r".*,.*,.*x",
+        r"(a)\1",
+        r"(?=a)b",
+        r"(?<!a)b",
+    ],
+)
 def test_catastrophic_patterns_are_rejected(pattern):
     assert backtracking_risk(pattern)
-    with pytest.raises(SotbError, match=r"types/x.yaml: invalid type definition at /fields/0/pattern"):
-        validate_definition({"prefix": "XX", "title": "X", "fields": [{"name": "F", "pattern": pattern}]},
-                            "types/x.yaml")
+    with pytest.raises(
+        SotbError, match=r"types/x.yaml: invalid type definition at /fields/0/pattern"
+    ):
+        validate_definition(
+            {"prefix": "XX", "title": "X", "fields": [{"name": "F", "pattern": pattern}]},
+            "types/x.yaml",
+        )
 
 
-@pytest.mark.parametrize("category, width, where", [
-    ({"name": "Huge", "first": 1_000_000_000, "last": 1_000_000_005}, 3, "/categories/0/last"),
-    ({"name": "Huge", "first": 1, "last": 10**40}, 3, "/categories/0/last"),
-    ({"name": "Tiny", "first": 1, "last": 9}, 1, "/categories/0/first"),
-])
+@pytest.mark.parametrize(
+    "category, width, where",
+    [
+        ({"name": "Huge", "first": 1_000_000_000, "last": 1_000_000_005}, 3, "/categories/0/last"),
+        ({"name": "Huge", "first": 1, "last": 10**40}, 3, "/categories/0/last"),
+        ({"name": "Tiny", "first": 1, "last": 9}, 1, "/categories/0/first"),
+    ],
+)
 def test_categories_whose_ids_could_never_parse_are_rejected(category, width, where):
     data = {"prefix": "XX", "title": "X", "width": width, "categories": [category]}
     with pytest.raises(SotbError, match=f"at {where}"):
@@ -154,7 +195,9 @@ def test_a_cache_that_cannot_be_written_does_not_fail_lint(tmp_path, monkeypatch
 
 
 def test_symlink_loops_are_reported_not_followed(tmp_path, monkeypatch, capsys):
-    root = make_project(tmp_path / "p", config='root = "SoT"\ndocuments = ["**/*.md"]\n\n[types.PIC]\n')
+    root = make_project(
+        tmp_path / "p", config='root = "SoT"\ndocuments = ["**/*.md"]\n\n[types.PIC]\n'
+    )
     sot = root / "SoT"
     os.symlink(".", sot / "again")
     os.symlink(".", sot / "twice")  # two loops: following them would branch without end

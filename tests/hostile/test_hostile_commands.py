@@ -11,9 +11,9 @@ import pytest
 from sot_builder.parse import parse_document
 
 from ._support import (
-    AccessRecorder,
     ENTRY,
     PIC_FILE,
+    AccessRecorder,
     assert_clean_exit,
     make_project,
     pic_file,
@@ -53,7 +53,9 @@ def test_a_file_that_cannot_be_read_is_reported(project, monkeypatch, capsys):
     assert (project / PIC_FILE).read_text(encoding="utf-8") == pic_file(ENTRY)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads chmod 000 files; covered by the simulated case above")
+@pytest.mark.skipif(
+    os.geteuid() == 0, reason="root reads chmod 000 files; covered by the simulated case above"
+)
 def test_a_chmod_000_file_is_reported(project, capsys):
     (project / PIC_FILE).chmod(0)
     try:
@@ -112,10 +114,16 @@ def test_links_outside_the_project_are_reported_and_never_opened(tmp_path, monke
     assert_clean_exit(synced, (0,))
     assert_clean_exit(exported, (0,))
     text = (root / PIC_FILE).read_text(encoding="utf-8")
-    outside_lines = [n for n, line in enumerate(text.splitlines(), 1) if "](" in line and ("etc/" in line or "outside" in line)]
+    outside_lines = [
+        n
+        for n, line in enumerate(text.splitlines(), 1)
+        if "](" in line and ("etc/" in line or "outside" in line)
+    ]
     reported = {p["line"] for p in result.problems() if p["code"] == "SOT207"}
     assert set(outside_lines) <= reported, (outside_lines, result.out)
-    ref_line = next(n for n, line in enumerate(text.splitlines(), 1) if line.startswith("- [reference style]"))
+    ref_line = next(
+        n for n, line in enumerate(text.splitlines(), 1) if line.startswith("- [reference style]")
+    )
     assert ref_line in reported
 
 
@@ -124,7 +132,8 @@ def test_files_and_folders_outside_the_project_are_never_read(tmp_path, monkeypa
     (outside / "docs").mkdir(parents=True)
     for path in (outside / "secret.md", outside / "docs" / "other.md"):
         path.write_text("## PIC-001: not yours\n\n[x](#nowhere)\n", encoding="utf-8")
-    config = 'root = "SoT"\ndocuments = ["../outside/*.md", "linked/*.md", "**/*.md", "%s/*.md"]\n\n[types.PIC]\n'
+    patterns = '["../outside/*.md", "linked/*.md", "**/*.md", "%s/*.md"]'
+    config = f'root = "SoT"\ndocuments = {patterns}\n\n[types.PIC]\n'
     root = make_project(tmp_path / "project", config=config % outside)
     os.symlink(outside / "docs", root / "linked")  # a folder link out of the project
     os.symlink(outside / "secret.md", root / "SoT" / "SoT.SECRET.md")  # a file link out of it
@@ -151,9 +160,12 @@ def test_a_catastrophic_field_pattern_is_refused_with_its_file(project, capsys, 
         encoding="utf-8",
     )
     (project / "sotb.toml").write_text(
-        'root = "SoT"\n\n[types.PIC]\n\n[types.SLW]\ndefinition = "types/slow.yaml"\n', encoding="utf-8"
+        'root = "SoT"\n\n[types.PIC]\n\n[types.SLW]\ndefinition = "types/slow.yaml"\n',
+        encoding="utf-8",
     )
-    (project / "SoT" / "SoT.SLOW.md").write_text("# Slow\n\n## SLW-001: x\n\n**Code**: " + "a" * 5000 + "!\n")
+    (project / "SoT" / "SoT.SLOW.md").write_text(
+        "# Slow\n\n## SLW-001: x\n\n**Code**: " + "a" * 5000 + "!\n"
+    )
     for result in (run_inprocess(capsys, "lint"), run_subprocess(project, "lint", timeout=60)):
         assert_clean_exit(result, (2,))
         assert "types/slow.yaml: invalid type definition at /fields/0/pattern" in result.err
@@ -197,7 +209,11 @@ def test_hostile_titles_are_written_as_text(project, capsys):
         assert "49" not in entries[ident].title  # never rendered as a template
     lint = run_inprocess(capsys, "lint", "--no-cache", "--format", "json")
     assert_clean_exit(lint, (0, 1))
-    bad = [p for p in lint.problems() if p["code"] in ("SOT001", "SOT002", "SOT003", "SOT004", "SOT203", "SOT204")]
+    bad = [
+        p
+        for p in lint.problems()
+        if p["code"] in ("SOT001", "SOT002", "SOT003", "SOT004", "SOT203", "SOT204")
+    ]
     assert bad == []
     # a second sync changes nothing
     assert run_inprocess(capsys, "sync").code == 0
@@ -213,11 +229,15 @@ def test_a_title_with_backslashes_and_pipes_survives_sync(project, capsys):
     assert [p for p in lint.problems() if p["code"] == "SOT407"] == []
 
 
-@pytest.mark.parametrize("name, data, where", [
-    ("latin-1", pic_file(ENTRY + "Café\n").encode("latin-1"), ":20: not valid UTF-8"),
-    ("utf-16", pic_file(ENTRY).encode("utf-16"), ": UTF-16 text"),
-    ("nul", pic_file(ENTRY).encode() + b"\x00\n", ":20: binary file (NUL byte)"),
-], ids=["latin-1", "utf-16", "nul"])
+@pytest.mark.parametrize(
+    "name, data, where",
+    [
+        ("latin-1", pic_file(ENTRY + "Café\n").encode("latin-1"), ":20: not valid UTF-8"),
+        ("utf-16", pic_file(ENTRY).encode("utf-16"), ": UTF-16 text"),
+        ("nul", pic_file(ENTRY).encode() + b"\x00\n", ":20: binary file (NUL byte)"),
+    ],
+    ids=["latin-1", "utf-16", "nul"],
+)
 def test_add_never_writes_a_file_it_cannot_parse(tmp_path, monkeypatch, capsys, name, data, where):
     root = make_project(tmp_path / "p", {PIC_FILE: data})
     monkeypatch.chdir(root)
@@ -238,13 +258,16 @@ def test_add_after_an_unterminated_fence_fails_cleanly(tmp_path, monkeypatch, ca
 
 
 # -- configuration ------------------------------------------------------------------------------
-@pytest.mark.parametrize("config, expected", [
-    ('root = "SoT"\n[types.PIC\n', "sotb.toml: invalid TOML"),
-    ('root = "SoT"\nbogus = 1\n', "unknown configuration key"),
-    ("root = 'SoT'\n\x00\n", "sotb.toml"),
-    ('root = "SoT"\njobs = "many"\n', "invalid configuration at /jobs"),
-    (b"\xff\xfe r\x00o\x00", "cannot read configuration"),
-])
+@pytest.mark.parametrize(
+    "config, expected",
+    [
+        ('root = "SoT"\n[types.PIC\n', "sotb.toml: invalid TOML"),
+        ('root = "SoT"\nbogus = 1\n', "unknown configuration key"),
+        ("root = 'SoT'\n\x00\n", "sotb.toml"),
+        ('root = "SoT"\njobs = "many"\n', "invalid configuration at /jobs"),
+        (b"\xff\xfe r\x00o\x00", "cannot read configuration"),
+    ],
+)
 def test_a_broken_configuration_is_an_error_with_its_file(project, capsys, config, expected):
     path = project / "sotb.toml"
     path.write_bytes(config if isinstance(config, bytes) else config.encode())
@@ -255,13 +278,20 @@ def test_a_broken_configuration_is_an_error_with_its_file(project, capsys, confi
 
 # -- the real program in a subprocess -----------------------------------------------------------
 def test_the_program_survives_hostile_files_in_a_subprocess(tmp_path):
-    laughs = "---\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
-        f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi")
-    ) + "last_updated: *i\n---\n"
-    root = make_project(tmp_path / "p", {
-        PIC_FILE: pic_file(ENTRY + "\n" + "x`" * 200_000 + "\n", laughs),
-        "SoT/SoT.BINARY.md": bytes(range(256)) * 100,
-    })
+    laughs = (
+        "---\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+        + "".join(
+            f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi")
+        )
+        + "last_updated: *i\n---\n"
+    )
+    root = make_project(
+        tmp_path / "p",
+        {
+            PIC_FILE: pic_file(ENTRY + "\n" + "x`" * 200_000 + "\n", laughs),
+            "SoT/SoT.BINARY.md": bytes(range(256)) * 100,
+        },
+    )
     lint = run_subprocess(root, "lint", "--format", "json", timeout=120)
     assert_clean_exit(lint, (1,))
     problem_at(lint, PIC_FILE, "SOT001", 2)

@@ -69,36 +69,93 @@ def _cases() -> list[Case]:
     # -- frontmatter -----------------------------------------------------------
     text = pic_file(ENTRY, "---\nversion: 1.0\npurpose: [unclosed\n---\n")
     cases.append(Case("yaml-syntax-error", _utf8(text), "SOT001", 4))
-    cases.append(Case("yaml-not-a-mapping", _utf8(pic_file(ENTRY, "---\n- a\n- b\n---\n")), "SOT001", 2))
+    cases.append(
+        Case("yaml-not-a-mapping", _utf8(pic_file(ENTRY, "---\n- a\n- b\n---\n")), "SOT001", 2)
+    )
     cases.append(Case("yaml-billion-laughs", _utf8(pic_file(ENTRY, BILLION_LAUGHS)), "SOT001", 2))
-    cases.append(Case("yaml-recursive-alias", _utf8(pic_file(ENTRY, "---\na: &a [*a]\nlast_updated: *a\n---\n")),
-                      "SOT001", 2))
-    cases.append(Case("yaml-recursive-mapping", _utf8(pic_file(ENTRY, "---\na: &a {b: *a}\npurpose: *a\n---\n")),
-                      "SOT001", 2))
+    cases.append(
+        Case(
+            "yaml-recursive-alias",
+            _utf8(pic_file(ENTRY, "---\na: &a [*a]\nlast_updated: *a\n---\n")),
+            "SOT001",
+            2,
+        )
+    )
+    cases.append(
+        Case(
+            "yaml-recursive-mapping",
+            _utf8(pic_file(ENTRY, "---\na: &a {b: *a}\npurpose: *a\n---\n")),
+            "SOT001",
+            2,
+        )
+    )
     huge = "---\n" + "".join(f"key{i}: value {i}\n" for i in range(5000)) + "---\n"
     cases.append(Case("yaml-5000-lines", _utf8(pic_file(ENTRY, huge)), "SOT001", 1))
-    cases.append(Case("yaml-huge-integer", _utf8(pic_file(ENTRY, f"---\nversion: {'9' * 5000}\n---\n")), "SOT001", 2))
+    cases.append(
+        Case(
+            "yaml-huge-integer",
+            _utf8(pic_file(ENTRY, f"---\nversion: {'9' * 5000}\n---\n")),
+            "SOT001",
+            2,
+        )
+    )
     deep = "---\nkey: " + "[" * 3000 + "]" * 3000 + "\n---\n"
     cases.append(Case("yaml-deep-nesting", _utf8(pic_file(ENTRY, deep)), "SOT001", 2))
     cases.append(Case("yaml-unclosed", _utf8("---\ntitle: x\n" + pic_file(ENTRY)), "SOT001", 1))
-    cases.append(Case("yaml-python-tag", _utf8(pic_file(ENTRY, "---\nx: !!python/object/apply:os.system ['false']\n---\n")),
-                      "SOT001", 2))
+    cases.append(
+        Case(
+            "yaml-python-tag",
+            _utf8(pic_file(ENTRY, "---\nx: !!python/object/apply:os.system ['false']\n---\n")),
+            "SOT001",
+            2,
+        )
+    )
 
     # -- encodings and line endings ----------------------------------------------
     text = pic_file(ENTRY + "\nCafé opening hours\n")
     latin1 = text.encode("latin-1")
-    cases.append(Case("latin-1", latin1, "SOT002", text.count("\n", 0, text.index("é")) + 1, readable=False))
+    cases.append(
+        Case("latin-1", latin1, "SOT002", text.count("\n", 0, text.index("é")) + 1, readable=False)
+    )
     data, line = _dangling_after()
-    cases.append(Case("utf-16-with-bom", data.decode("utf-8").encode("utf-16"), "SOT201", line, readable=False))
-    cases.append(Case("utf-16-without-bom", data.decode("utf-8").encode("utf-16-le"), "SOT002", 1, readable=False))
+    cases.append(
+        Case(
+            "utf-16-with-bom", data.decode("utf-8").encode("utf-16"), "SOT201", line, readable=False
+        )
+    )
+    cases.append(
+        Case(
+            "utf-16-without-bom",
+            data.decode("utf-8").encode("utf-16-le"),
+            "SOT002",
+            1,
+            readable=False,
+        )
+    )
     cases.append(Case("utf-8-bom", b"\xef\xbb\xbf" + data, "SOT201", line))
     cases.append(Case("crlf", data.replace(b"\n", b"\r\n"), "SOT201", line))
-    mixed = b"".join(ln + (b"\r\n" if i % 2 else b"\n") for i, ln in enumerate(data.split(b"\n")[:-1]))
+    mixed = b"".join(
+        ln + (b"\r\n" if i % 2 else b"\n") for i, ln in enumerate(data.split(b"\n")[:-1])
+    )
     cases.append(Case("mixed-line-endings", mixed, "SOT201", line))
-    cases.append(Case("bom-crlf-trailing-spaces", b"\xef\xbb\xbf" + data.replace(b"\n", b"  \r\n"), "SOT201", line))
+    cases.append(
+        Case(
+            "bom-crlf-trailing-spaces",
+            b"\xef\xbb\xbf" + data.replace(b"\n", b"  \r\n"),
+            "SOT201",
+            line,
+        )
+    )
     cases.append(Case("no-final-newline", data.rstrip(b"\n"), "SOT201", line))
-    cases.append(Case("nul-byte", data.replace(b"**Partner**", b"**Part\x00ner**"),
-                      "SOT002", _lines_before(data.decode(), "**Partner**"), readable=False))
+    cases.append(
+        Case(
+            "nul-byte",
+            data.replace(b"**Partner**", b"**Part\x00ner**"),
+            "SOT002",
+            _lines_before(data.decode(), "**Partner**"),
+            readable=False,
+        )
+    )
 
     # -- binary ------------------------------------------------------------------
     rng = random.Random(9)
@@ -126,23 +183,44 @@ def _cases() -> list[Case]:
     lists = "".join("  " * i + f"- level {i}\n" for i in range(1000))
     quotes = "".join("> " * i + f"quote {i}\n" for i in range(1, 1000))
     mixed_nest = "> " * 500 + "- " * 500 + "1. " * 500 + "deep\n"
-    data, line = _dangling_after(body_before="\n" + lists + "\n" + quotes + "\n" + mixed_nest + "\n")
+    data, line = _dangling_after(
+        body_before="\n" + lists + "\n" + quotes + "\n" + mixed_nest + "\n"
+    )
     cases.append(Case("deep-nesting", data, "SOT201", line))
 
     # -- unterminated blocks -------------------------------------------------------
     text = pic_file(ENTRY + "\n```sql\nSELECT 1;\n## PIC-002: Hidden\n")
     cases.append(Case("unterminated-fence", _utf8(text), "SOT003", _lines_before(text, "```sql")))
     text = pic_file(ENTRY + "\n<!-- a comment that never ends\n## PIC-002: Hidden\n")
-    cases.append(Case("unterminated-comment", _utf8(text), "SOT003", _lines_before(text, "<!-- a comment")))
+    cases.append(
+        Case("unterminated-comment", _utf8(text), "SOT003", _lines_before(text, "<!-- a comment"))
+    )
     text = pic_file(ENTRY + "\n<!-- sotb:begin navigation -->\n- stray\n")
-    cases.append(Case("unterminated-region", _utf8(text), "SOT004", _lines_before(text, "<!-- sotb:begin navigation -->\n- stray")))
+    cases.append(
+        Case(
+            "unterminated-region",
+            _utf8(text),
+            "SOT004",
+            _lines_before(text, "<!-- sotb:begin navigation -->\n- stray"),
+        )
+    )
     text = pic_file(ENTRY + "\n<!-- sotb:end orphan -->\n")
-    cases.append(Case("orphan-region-end", _utf8(text), "SOT004", _lines_before(text, "<!-- sotb:end orphan")))
+    cases.append(
+        Case(
+            "orphan-region-end", _utf8(text), "SOT004", _lines_before(text, "<!-- sotb:end orphan")
+        )
+    )
 
     # -- IDs -------------------------------------------------------------------------
     digits = "1" * 5000
-    text = pic_file(ENTRY + f"\n## PIC-{digits}: Huge\n\n**Related**: [PIC-{digits}](#pic-{digits}-nope)\n")
-    cases.append(Case("id-with-5000-digits", _utf8(text), "SOT203", _lines_before(text, "**Related**: [PIC-1")))
+    text = pic_file(
+        ENTRY + f"\n## PIC-{digits}: Huge\n\n**Related**: [PIC-{digits}](#pic-{digits}-nope)\n"
+    )
+    cases.append(
+        Case(
+            "id-with-5000-digits", _utf8(text), "SOT203", _lines_before(text, "**Related**: [PIC-1")
+        )
+    )
     return cases
 
 
@@ -169,8 +247,10 @@ def test_hostile_file_gives_a_problem_line(case: Case, hostile_project, capsys):
     # the same problem in the text format: `path:line:col: CODE [severity] message`
     text = run_inprocess(capsys, "lint", "--strict", "--select", case.code)
     assert_clean_exit(text, (1,))
-    assert any(line.startswith(f"{PIC_FILE}:{case.line}:") and f" {case.code} " in line
-               for line in text.out.splitlines()), text.out[:2000]
+    assert any(
+        line.startswith(f"{PIC_FILE}:{case.line}:") and f" {case.code} " in line
+        for line in text.out.splitlines()
+    ), text.out[:2000]
 
     before = (root / PIC_FILE).read_bytes()
     synced = run_inprocess(capsys, "sync")

@@ -19,7 +19,9 @@ TODAY_EPOCH = "1736467200"  # 2025-01-10: `sotb add` writes the same bytes on ev
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("sotb_bench_generate", REPO / "benchmarks" / "generate.py")
+    spec = importlib.util.spec_from_file_location(
+        "sotb_bench_generate", REPO / "benchmarks" / "generate.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -42,7 +44,9 @@ def snapshot(root: Path) -> dict[str, bytes]:
     }
 
 
-def record_writes(run: Callable[[], object], monkeypatch: pytest.MonkeyPatch, root: Path) -> dict[str, list[bytes]]:
+def record_writes(
+    run: Callable[[], object], monkeypatch: pytest.MonkeyPatch, root: Path
+) -> dict[str, list[bytes]]:
     """Run `run` in-process and collect every whole-file version it writes, by project path."""
     from sot_builder import fsutil
 
@@ -56,7 +60,10 @@ def record_writes(run: Callable[[], object], monkeypatch: pytest.MonkeyPatch, ro
 
     monkeypatch.setattr(fsutil, "atomic_write_bytes", recording)
     for name, module in list(sys.modules.items()):
-        if name.startswith("sot_builder.") and getattr(module, "atomic_write_bytes", None) is original:
+        if (
+            name.startswith("sot_builder.")
+            and getattr(module, "atomic_write_bytes", None) is original
+        ):
             monkeypatch.setattr(module, "atomic_write_bytes", recording)
     try:
         run()
@@ -65,7 +72,9 @@ def record_writes(run: Callable[[], object], monkeypatch: pytest.MonkeyPatch, ro
     return writes
 
 
-def allowed_versions(before: dict[str, bytes], writes: dict[str, list[bytes]]) -> dict[str, set[bytes]]:
+def allowed_versions(
+    before: dict[str, bytes], writes: dict[str, list[bytes]]
+) -> dict[str, set[bytes]]:
     """Per file: its old bytes and every version a completed write produced."""
     allowed = {rel: {data} for rel, data in before.items()}
     for rel, versions in writes.items():
@@ -86,8 +95,11 @@ def check_versions(root: Path, allowed: dict[str, set[bytes]], where: str) -> li
 
 def start(cwd: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "sot_builder", *args], cwd=cwd, env=sotb_env(SOURCE_DATE_EPOCH=TODAY_EPOCH),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "sot_builder", *args],
+        cwd=cwd,
+        env=sotb_env(SOURCE_DATE_EPOCH=TODAY_EPOCH),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -102,7 +114,7 @@ def finish(proc: subprocess.Popen, timeout: float = 120.0) -> tuple[int, str, st
 
 
 def wait_for_temp(folder: Path, proc: subprocess.Popen, limit: float) -> bool:
-    """Poll until a writer's temp file appears in `folder` (True) or the process ends / time runs out."""
+    """Poll until a writer's temp file shows up in `folder` (True), the process ends or time runs out."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline and proc.poll() is None:
         try:

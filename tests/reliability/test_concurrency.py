@@ -9,7 +9,6 @@ import pytest
 
 from sot_builder.config import load_config
 from sot_builder.parse import parse_document
-
 from tests.hostile._support import ENTRY, PIC_FILE, make_project, pic_file
 
 from ._registry import (
@@ -71,7 +70,9 @@ def test_readers_during_a_sync_see_only_whole_files(tmp_path, monkeypatch):
     fresh = generate_registry(tmp_path / "fresh", entries=1000, files=5)
     before = snapshot(fresh)
     reference = copy_registry(fresh, tmp_path / "reference")
-    writes = record_writes(lambda: sync_project(load_config(reference), write=True), monkeypatch, reference)
+    writes = record_writes(
+        lambda: sync_project(load_config(reference), write=True), monkeypatch, reference
+    )
     allowed = allowed_versions(before, writes)
     work = copy_registry(fresh, tmp_path / "work")
 

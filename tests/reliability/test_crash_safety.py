@@ -57,8 +57,15 @@ def _temps(root: Path) -> list[str]:
     return sorted(p.name for p in root.rglob("*") if p.name.endswith((".sotb-tmp", ".tmp")))
 
 
-def _kill_loop(source: Path, work: Path, args: tuple[str, ...], allowed: dict[str, set[bytes]],
-               duration: float, rng: random.Random, recover) -> tuple[list[str], int]:
+def _kill_loop(
+    source: Path,
+    work: Path,
+    args: tuple[str, ...],
+    allowed: dict[str, set[bytes]],
+    duration: float,
+    rng: random.Random,
+    recover,
+) -> tuple[list[str], int]:
     """Kill `sotb ARGS` KILLS times; returns (problems, kills that struck during a write)."""
     problems: list[str] = []
     mid_write = 0
@@ -78,14 +85,18 @@ def _kill_loop(source: Path, work: Path, args: tuple[str, ...], allowed: dict[st
     return problems, mid_write
 
 
-def test_a_killed_sync_leaves_whole_files_and_the_next_sync_recovers(registries, tmp_path, monkeypatch):
+def test_a_killed_sync_leaves_whole_files_and_the_next_sync_recovers(
+    registries, tmp_path, monkeypatch
+):
     from sot_builder.sync import sync_project
 
     fresh = registries["fresh"]
     before = snapshot(fresh)
     reference = copy_registry(fresh, tmp_path / "reference")
     began = time.monotonic()
-    writes = record_writes(lambda: sync_project(load_config(reference), write=True), monkeypatch, reference)
+    writes = record_writes(
+        lambda: sync_project(load_config(reference), write=True), monkeypatch, reference
+    )
     duration = time.monotonic() - began + STARTUP
     final = snapshot(reference)
     assert len(writes) >= 5  # every SoT file gets its generated regions
@@ -96,13 +107,16 @@ def test_a_killed_sync_leaves_whole_files_and_the_next_sync_recovers(registries,
         assert snapshot(work) == final, f"kill {i}: the next sync did not finish the work"
         assert _temps(work) == [], f"kill {i}"
 
-    problems, mid_write = _kill_loop(fresh, tmp_path / "work", ("sync",), allowed, duration,
-                                     random.Random(11), recover)
+    problems, mid_write = _kill_loop(
+        fresh, tmp_path / "work", ("sync",), allowed, duration, random.Random(11), recover
+    )
     assert problems == []
     assert mid_write >= 1, "no kill struck while a file was being written"
 
 
-def test_a_killed_add_leaves_whole_files_and_the_next_add_recovers(registries, tmp_path, monkeypatch):
+def test_a_killed_add_leaves_whole_files_and_the_next_add_recovers(
+    registries, tmp_path, monkeypatch
+):
     from sot_builder.scaffold import add_entry
     from sot_builder.sync import sync_project
 
@@ -110,6 +124,7 @@ def test_a_killed_add_leaves_whole_files_and_the_next_add_recovers(registries, t
     before = snapshot(synced)
     reference = copy_registry(synced, tmp_path / "reference")
     began = time.monotonic()
+
     def run() -> None:
         add_entry(load_config(reference), "PIC", TITLE, CATEGORY, today="2025-01-10")
 
@@ -122,7 +137,9 @@ def test_a_killed_add_leaves_whole_files_and_the_next_add_recovers(registries, t
     def recover(work: Path, i: int) -> None:
         config = load_config(work)
         interrupted = snapshot(work) != before  # the killed run wrote something
-        result = add_entry(config, "PIC", TITLE, CATEGORY, today="2025-01-10")  # takes the freed lock
+        result = add_entry(
+            config, "PIC", TITLE, CATEGORY, today="2025-01-10"
+        )  # takes the freed lock
         assert _temps(work) == [], f"kill {i}"
         ids = [e.id for e in parse_document((work / PIC).read_bytes(), PIC).entries]
         assert len(ids) == len(set(ids)), f"kill {i}: duplicate IDs"
@@ -133,7 +150,9 @@ def test_a_killed_add_leaves_whole_files_and_the_next_add_recovers(registries, t
             assert pending == (), f"kill {i}: the registry is not consistent after the next add"
 
     args = ("add", "PIC", "--title", TITLE, "--category", CATEGORY)
-    problems, mid_write = _kill_loop(synced, tmp_path / "work", args, allowed, duration, random.Random(12), recover)
+    problems, mid_write = _kill_loop(
+        synced, tmp_path / "work", args, allowed, duration, random.Random(12), recover
+    )
     assert problems == []
     assert mid_write >= 1, "no kill struck while a file was being written"
 

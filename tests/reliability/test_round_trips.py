@@ -15,11 +15,10 @@ import pytest
 
 from sot_builder.config import load_config
 from sot_builder.project import load_project
-
 from tests.hostile._support import assert_clean_exit, run_inprocess, run_subprocess, sotb_env
 
 HOSTILE = [
-    "it's \"quoted\" and `ticked`",
+    'it\'s "quoted" and `ticked`',
     "'); DROP TABLE entries; --",
     "Robert\"); DROP TABLE x; -- ' OR '1'='1",
     "🚀 ✓ 👩‍👩‍👧 e\u0301 é",
@@ -44,13 +43,15 @@ def project(tmp_path, monkeypatch) -> Path:
     (root / "SoT").mkdir(parents=True)
     (root / "sotb.toml").write_text(
         'root = "SoT"\n\n[types.PIC]\ntitle = "Partner \\u0000 Contracts \'single\' \\"double\\" 🚀"\n'
-        "purpose = \"'); DROP TABLE types; --\"\n\n[types.API]\n",
+        'purpose = "\'); DROP TABLE types; --"\n\n[types.API]\n',
         encoding="utf-8",
     )
     (root / "SoT" / "SoT.PARTNER_INTEGRATIONS.md").write_text(
-        "# Partner Integration Contracts\n\n" + _entries("PIC", HOSTILE), encoding="utf-8")
+        "# Partner Integration Contracts\n\n" + _entries("PIC", HOSTILE), encoding="utf-8"
+    )
     (root / "SoT" / "SoT.API_CONTRACTS.md").write_bytes(
-        ("# API Contracts\n\n" + _entries("API", NUL_TITLES)).encode("utf-16"))
+        ("# API Contracts\n\n" + _entries("API", NUL_TITLES)).encode("utf-16")
+    )
     monkeypatch.chdir(root)
     return root
 
@@ -65,7 +66,9 @@ def test_the_model_holds_the_hostile_text(project):
     model = _model(project)
     for n, text in enumerate(HOSTILE, 1):
         title, note = model[f"PIC-{n:03d}"]
-        assert title == " ".join(text.split()) and note == text.strip()  # titles collapse whitespace only
+        assert (
+            title == " ".join(text.split()) and note == text.strip()
+        )  # titles collapse whitespace only
     for n, text in enumerate(NUL_TITLES, 1):
         assert model[f"API-{n:03d}"][0] == " ".join(text.split())
     assert "\x00" in model["API-001"][0]
@@ -94,7 +97,9 @@ def test_json_export_reads_back_exactly(project, capsys):
     titles = {row["id"]: row["title"] for row in tables["entries"]}
     notes = {row["entry_id"]: row["value"] for row in tables["fields"] if row["name"] == "Note"}
     assert {i: (titles[i], notes[i]) for i in titles} == model
-    assert {row["prefix"]: row["title"] for row in tables["types"]}["PIC"].startswith("Partner \x00 ")
+    assert {row["prefix"]: row["title"] for row in tables["types"]}["PIC"].startswith(
+        "Partner \x00 "
+    )
 
 
 def test_sql_dump_rebuilds_the_same_rows(project, capsys):
@@ -119,4 +124,6 @@ def test_json_to_stdout_in_a_subprocess_under_any_locale(project, locale):
     result = run_subprocess(project, "export", "--format", "json", timeout=120, env=env)
     assert_clean_exit(result, (0,))
     tables = json.loads(result.out)["tables"]
-    assert {row["id"]: row["title"] for row in tables["entries"]} == {i: t for i, (t, _) in model.items()}
+    assert {row["id"]: row["title"] for row in tables["entries"]} == {
+        i: t for i, (t, _) in model.items()
+    }
