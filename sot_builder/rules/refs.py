@@ -378,20 +378,45 @@ def deprecated_target(project, r: Rule) -> Iterator[Diagnostic]:
                   if e.deprecated and ident in project.refs_to}
     if not deprecated:
         return
-    for doc in project.documents:
+    found = _entry_refs_to(project, deprecated)
+    sources: dict[str, dict[str, Entry]] = {}  # per file: its entries by ID (the last of an ID wins)
+    for doc, ref in found:
         if doc.role != "sot":
             continue
-        sources = None  # the file's entries by ID (the last of an ID wins), read on demand
-        for ref in doc.refs:
-            target = deprecated.get(ref.target)
-            if target is None or not ref.source or ref.target == ref.source:
+        if doc.path not in sources:
+            sources[doc.path] = {e.id: e for e in doc.entries}
+        src = sources[doc.path].get(ref.source)
+        if src is None or src.deprecated:
+            continue
+        target = deprecated[ref.target]
+        yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target,), id=ref.target, title=target.title)
+
+
+def _entry_refs_to(project, targets: dict[str, Entry]) -> list[tuple[Document, Ref]]:
+    """(document, reference) for each reference to one of `targets` made inside another entry.
+
+    The documents are found through the entries the references name as their source
+    (`project.refs_to`), without reading every reference; when that cannot place one,
+    every file is scanned.
+    """
+    out = []
+    for ident in targets:
+        for ref in project.refs_to[ident]:
+            if not ref.source or ref.target == ref.source:
                 continue
-            if sources is None:
-                sources = {e.id: e for e in doc.entries}
-            src = sources.get(ref.source)
-            if src is None or src.deprecated:
-                continue
-            yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target,), id=ref.target, title=target.title)
+            holders = project.definitions.get(ref.source, ())
+            if len(holders) > 1:  # the same ID in several places: the one that holds this reference
+                holders = [e for e in holders if any(x is ref for x in e.refs)]
+            doc = project.by_path.get(holders[0].path) if len(holders) == 1 else None
+            if doc is None:
+                return _scanned_refs_to(project, targets)
+            out.append((doc, ref))
+    return out
+
+
+def _scanned_refs_to(project, targets: dict[str, Entry]) -> list[tuple[Document, Ref]]:
+    return [(doc, ref) for doc in project.documents for ref in doc.refs
+            if ref.target in targets and ref.source and ref.target != ref.source]
 
 
 RULES = (undefined_id, missing_file, broken_fragment, label_mismatch, wrong_description,
