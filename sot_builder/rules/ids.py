@@ -109,12 +109,26 @@ def out_of_range(project, r: Rule) -> Iterator[Diagnostic]:
     ## PIC-002: Adyen
     ```
     """
+    held: dict[str, set[int] | None] = {}  # prefix -> every number its categories hold, if few
     for e in project.entries():
         t = project.registry.get(e.prefix)
-        if t is None or not t.categories or t.category_of(e.number) is not None:
+        if t is None or not t.categories:
+            continue
+        if e.prefix not in held:
+            held[e.prefix] = _held_numbers(t)
+        numbers = held[e.prefix]
+        inside = e.number in numbers if numbers is not None else t.category_of(e.number) is not None
+        if inside:
             continue
         ranges = ", ".join(f"{c.name} {c.first}-{c.last}" for c in t.categories)
         yield r.diag(e.path, e.line, e.column, ids=(e.id,), id=e.id, prefix=e.prefix, ranges=ranges)
+
+
+def _held_numbers(t, limit: int = 10_000) -> set[int] | None:
+    """Every number a category of `t` holds, or None when there are too many to list."""
+    if sum(c.last - c.first + 1 for c in t.categories) > limit:
+        return None
+    return {n for c in t.categories for n in range(c.first, c.last + 1)}
 
 
 @rule("SOT104", "wrong-file", Severity.WARNING, "an entry is defined outside the file that owns its prefix",
