@@ -139,7 +139,10 @@ def _single_active(project) -> dict[str, Entry]:
 
 
 def missing_back_references(project) -> list[MissingBackRef]:
-    """Every (A, B) pair where A's relation to B needs an answer that B does not give."""
+    """Every (A, B) pair where A's relation to B needs an answer that B does not give.
+
+    Computed once per project and shared: callers must not change the list.
+    """
     return project.memo("backrefs.missing", _missing_back_references)
 
 
