@@ -110,7 +110,7 @@ def portfolio_undefined_id(project, r: Rule) -> Iterator[Diagnostic]:
     - [P:BR-003](../payments/SoT/SoT.BUSINESS_RULES.md#br-003-rate-limit) - Rate limit
     ```
     """
-    import difflib
+    from sot_builder.rules.refs import close_match
 
     refs, cats = _state(project)
     if not refs:
@@ -132,8 +132,8 @@ def portfolio_undefined_id(project, r: Rule) -> Iterator[Diagnostic]:
         if cat is None or not cat.ok or pref.id in cat.entries:
             continue
         prefix = pref.id.split("-", 1)[0]
-        close = difflib.get_close_matches(pref.id, [i for i in cat.entries if i.startswith(prefix)], 1, 0.8)
-        hint = f"; did you mean {cat.name}:{close[0]}?" if close else ""
+        close = close_match(pref.id, [i for i in cat.entries if i.startswith(prefix)], 0.8)
+        hint = f"; did you mean {cat.name}:{close}?" if close is not None else ""
         yield r.diag(doc.path, pref.ref.line, pref.ref.column, ids=(pref.id,),
                      ref=f"{pref.namespace}:{pref.id}", where=f"registry {cat.name} ({cat.spec})", hint=hint)
 
