@@ -26,6 +26,8 @@ T = TypeVar("T")
 
 
 class LinkGroup(NamedTuple):
+    """The links of one document to one file (as written), resolved once."""
+
     doc: Document
     file: str  # as written in the links ("" = the document itself)
     path: str  # project-relative path it resolves to

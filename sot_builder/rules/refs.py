@@ -34,7 +34,7 @@ def close_match(word: str, candidates: Iterable[str], cutoff: float) -> str | No
     best: tuple[float, str] | None = None
     for bound, x in by_bound:
         if bound < cutoff or (best is not None and bound < best[0]):
-            break  # the rest are no longer
+            break  # the bounds of the rest are no higher
         matcher.set_seq1(x)
         quick = matcher.quick_ratio()
         if quick < cutoff or (best is not None and quick < best[0]):
