@@ -49,12 +49,12 @@ def _checked(project, wanted: Callable[[FieldDef], bool]) -> Iterator[tuple[Entr
 
     The answers dict (value -> verdict) lets a rule judge each distinct value once.
     """
-    per_prefix: dict[str, list[tuple[FieldDef, str, dict]]] = {}
-    for e, t, fields in _typed_entries(project):
-        defs = per_prefix.get(e.prefix)
-        if defs is None:
-            defs = per_prefix[e.prefix] = [(fd, fd.name.casefold(), {}) for fd in t.fields if wanted(fd)]
-        for fd, key, answers in defs:
+    per_prefix = {prefix: [(fd, fd.name.casefold(), {}) for fd in t.fields if wanted(fd)]
+                  for prefix, t in project.registry.types.items()}
+    if not any(per_prefix.values()):
+        return  # no type has such a field
+    for e, _t, fields in _typed_entries(project):
+        for fd, key, answers in per_prefix[e.prefix]:
             f = fields.get(key)
             if f is not None:
                 yield e, fd, f, answers
