@@ -150,26 +150,32 @@ def _missing_back_references(project) -> list[MissingBackRef]:
     reg = project.registry
     relation_of = reg.relation_of
     single = _single_active(project)  # only these demand or owe back-references
+    stating = [e for e in project.entries() if single.get(e.id) is e and reg.get(e.prefix) is not None]
+    pairs, generic_back = _stated_pairs(stating, relation_of)
+    # a pair answered by the generic relation needs nothing more (the usual case): look at the rest
+    doubtful: dict[str, set[str]] = {}  # source ID -> target IDs
+    for a, b in pairs - generic_back:
+        if b in single:
+            doubtful.setdefault(a, set()).add(b)
     stated: dict[str, dict[str, list[str]]] = {}
     required: dict[tuple[str, str, str], bool] = {}
     inverses: dict[str, str] = {}
     out: list[MissingBackRef] = []
-    for source in project.entries():
-        if single.get(source.id) is not source or reg.get(source.prefix) is None:
+    for source in stating:
+        wanted = doubtful.get(source.id)
+        if wanted is None:
             continue
         mine = stated.get(source.id)
         if mine is None:
             mine = stated[source.id] = stated_relations(source, relation_of)
         for b, relations in mine.items():
-            target = single.get(b)
-            if target is None:
+            if b not in wanted:
                 continue
+            target = single[b]
             theirs = stated.get(b)
             if theirs is None:
                 theirs = stated[b] = stated_relations(target, relation_of)
             answer = theirs.get(source.id)
-            if answer is not None and GENERIC_RELATION in answer:
-                continue  # the generic relation answers every relation
             for relation in relations:
                 key = (source.prefix, target.prefix, relation)
                 needed = required.get(key)
@@ -186,6 +192,24 @@ def _missing_back_references(project) -> list[MissingBackRef]:
                     out.append(MissingBackRef(source, target, relation, inverse, section, sections, field, ref))
                 break
     return out
+
+
+def _stated_pairs(entries: list[Entry], relation_of) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """((A, B) for every entry A stating a relation to B, (B, A) for every A stating the generic one)."""
+    pairs: set[tuple[str, str]] = set()
+    generic_back: set[tuple[str, str]] = set()
+    for e in entries:
+        prefix, own = e.prefix, e.id
+        for ref in e.refs:
+            target = ref.target
+            if not target or target == own:
+                continue
+            rel = relation_of(prefix, ref)
+            if rel:
+                pairs.add((own, target))
+                if rel == GENERIC_RELATION:
+                    generic_back.add((target, own))
+    return pairs, generic_back
 
 
 @rule("SOT208", "missing-back-reference", Severity.ERROR,
