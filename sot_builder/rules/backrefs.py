@@ -40,6 +40,7 @@ from sot_builder.rules.base import Rule, rule
 GENERIC_RELATION = "related"
 FALLBACK_SECTION = "Related"
 GENERIC_SECTIONS = ("Related", "Related IDs", "Cross-References", "See Also")
+_NOBODY: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -151,12 +152,7 @@ def _missing_back_references(project) -> list[MissingBackRef]:
     relation_of = reg.relation_of
     single = _single_active(project)  # only these demand or owe back-references
     stating = [e for e in project.entries() if single.get(e.id) is e and reg.get(e.prefix) is not None]
-    pairs, generic_back = _stated_pairs(stating, relation_of)
-    # a pair answered by the generic relation needs nothing more (the usual case): look at the rest
-    doubtful: dict[str, set[str]] = {}  # source ID -> target IDs
-    for a, b in pairs - generic_back:
-        if b in single:
-            doubtful.setdefault(a, set()).add(b)
+    doubtful = _not_answered_generically(stating, relation_of, single)
     stated: dict[str, dict[str, list[str]]] = {}
     required: dict[tuple[str, str, str], bool] = {}
     inverses: dict[str, str] = {}
@@ -194,22 +190,36 @@ def _missing_back_references(project) -> list[MissingBackRef]:
     return out
 
 
-def _stated_pairs(entries: list[Entry], relation_of) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
-    """((A, B) for every entry A stating a relation to B, (B, A) for every A stating the generic one)."""
-    pairs: set[tuple[str, str]] = set()
-    generic_back: set[tuple[str, str]] = set()
-    for e in entries:
+def _not_answered_generically(stating: list[Entry], relation_of,
+                              single: dict[str, Entry]) -> dict[str, set[str]]:
+    """Source ID -> the IDs of `single` it states a relation to that do not state the generic
+    relation back. A pair answered that way needs nothing more (the usual case)."""
+    stated: dict[str, set[str]] = {}
+    generic_from: dict[str, set[str]] = {}  # ID -> the IDs stating the generic relation to it
+    for e in stating:
         prefix, own = e.prefix, e.id
+        mine = None
         for ref in e.refs:
             target = ref.target
             if not target or target == own:
                 continue
             rel = relation_of(prefix, ref)
-            if rel:
-                pairs.add((own, target))
-                if rel == GENERIC_RELATION:
-                    generic_back.add((target, own))
-    return pairs, generic_back
+            if not rel:
+                continue
+            if mine is None:
+                mine = stated[own] = set()
+            mine.add(target)
+            if rel == GENERIC_RELATION:
+                found = generic_from.get(target)
+                if found is None:
+                    found = generic_from[target] = set()
+                found.add(own)
+    out: dict[str, set[str]] = {}
+    for source, targets in stated.items():
+        rest = {b for b in targets - generic_from.get(source, _NOBODY) if b in single}
+        if rest:
+            out[source] = rest
+    return out
 
 
 @rule("SOT208", "missing-back-reference", Severity.ERROR,
