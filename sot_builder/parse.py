@@ -33,7 +33,10 @@ from sot_builder.slugs import Slugger
 
 # An ID: PREFIX-NNN or PREFIX-SUB-NNN. Prefix 2-5 capitals, 3 to 9 digits.
 _ID_BODY = r"([A-Z]{2,5})(?:-([A-Z]{2,5}))?-(\d{3,9})(?![A-Za-z0-9_])"
-ID_PATTERN = r"(?<![A-Za-z0-9_\-])" + _ID_BODY
+# The same, written to start with a character class (the check on the character
+# before it comes after the first letter): the regular expression engine then
+# skips ahead to the next capital letter instead of trying every position.
+ID_PATTERN = r"([A-Z](?<![A-Za-z0-9_\-][A-Z])[A-Z]{1,4})(?:-([A-Z]{2,5}))?-(\d{3,9})(?![A-Za-z0-9_])"
 ID_RE = re.compile(ID_PATTERN)
 ID_FULL_RE = re.compile(r"^([A-Z]{2,5})(?:-([A-Z]{2,5}))?-(\d{3,9})$")
 FRAGMENT_ID_RE = re.compile(r"^([a-z]{2,5})(?:-([a-z]{2,5}))?-(\d{3,9})(?![0-9a-z_])")
@@ -50,8 +53,10 @@ _ENTRY_HEAD_RE = re.compile(
 )
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _ANCHOR_RE = re.compile(r"(?<!\\)<a\s+(?:[^>]*?\s)?(?:id|name)\s*=\s*[\"']([^\"']+)[\"']", re.I)
+# `[label](href "title")`; an image's `!` is looked up before the match. Starting
+# with the literal `[` lets the engine skip ahead to the next bracket.
 _LINK_RE = re.compile(
-    r"(!?)\[((?:[^\[\]\\\n]|\\.|\[[^\[\]\n]*\])*)\]\([ \t]*(<[^>\n]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)"
+    r"\[((?:[^\[\]\\\n]|\\.|\[[^\[\]\n]*\])*)\]\([ \t]*(<[^>\n]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)"
     r"(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*\)"
 )
 _REFDEF_RE = re.compile(r"^ {0,3}\[([^\]]+)\]:\s*(\S+)")
@@ -63,7 +68,7 @@ _FIELD_BARE_RE = re.compile(r"^\s*(?:[-*+]\s+)?\*\*([^*\n:]{1,80})\*\*\s*$")
 _LIST_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
 _DELIM_RE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
 _PLACEHOLDER_RE = re.compile(r"\{(?![{%#])[A-Za-z][^{}\n]{0,60}\}")
-_TICKS_RE = re.compile(r"`+")
+_TICKS_RE = re.compile(r"``*")  # not "`+": a literal first character is searched for fast
 _SUPPRESS_RE = re.compile(
     r"<!--\s*sotb-(disable-next-line|disable-file|disable|enable)\b(.*?)-->"
 )
@@ -84,6 +89,18 @@ class ParseOptions:
     table_prefixes: frozenset[str] = frozenset()  # prefixes whose entries may be table rows
     code_spans: bool = True  # do IDs inside `code spans` count as references?
     entries: bool = True  # registry files define no entries
+
+
+class ParseMemo:
+    """Values shared between the documents of one load: equal strings are stored once.
+
+    A registry mentions each ID, file and anchor many times; keeping one copy of
+    each saves memory, and a link already seen is not taken apart again.
+    """
+
+    def __init__(self) -> None:
+        self.links: dict[tuple[str, str], tuple[str, str, str, str, str]] = {}
+        self.strings: dict[str, str] = {}
 
 
 def split_id(text: str) -> tuple[str, str, int] | None:
@@ -146,7 +163,8 @@ def split_lines(text: str) -> tuple[list[str], str]:
 
 
 def parse_document(
-    data: bytes | str, path: str, role: str = "sot", options: ParseOptions = ParseOptions()
+    data: bytes | str, path: str, role: str = "sot", options: ParseOptions = ParseOptions(),
+    memo: ParseMemo | None = None,
 ) -> Document:
     raw = data.encode("utf-8") if isinstance(data, str) else data
     sha = hashlib.blake2b(raw, digest_size=16).hexdigest()
@@ -157,13 +175,15 @@ def parse_document(
     if problem:
         return Document(path=path, role=role, lines=(), problems=(problem,), sha=sha)
     lines, newline = split_lines(text)
-    return _Parser(path, role, lines, newline, options, sha).run()
+    return _Parser(path, role, lines, newline, options, sha, memo or ParseMemo()).run()
 
 
 class _Parser:
     def __init__(
-        self, path: str, role: str, lines: list[str], newline: str, options: ParseOptions, sha: str
+        self, path: str, role: str, lines: list[str], newline: str, options: ParseOptions, sha: str,
+        memo: ParseMemo,
     ) -> None:
+        self.memo = memo
         self.path = path
         self.role = role
         self.lines = lines
@@ -584,12 +604,13 @@ class _Parser:
     # -- inline: links, IDs, code spans, over the whole visible text -----------
     def inline_pass(self) -> None:
         visible = self.visible
-        text = "\n".join(visible)
+        text = full = "\n".join(visible)
         if not ID_RE.search(text) and "[" not in text and "{" not in text:
             return
         starts = list(accumulate((len(s) + 1 for s in visible), initial=0))
         owner, section = self.line_maps()
-        hits: list[tuple[int, str, str, re.Match | None, str]] = []  # (pos, kind, id, match, href)
+        # (start, kind, ID or link label, link end, href, image?)
+        hits: list[tuple[int, str, str, int, str, bool]] = []
         spans: list[tuple[int, int]] = []
         if "`" in text:
             for a, b, c, d in _code_spans(text):
@@ -597,16 +618,20 @@ class _Parser:
                 if self.opts.code_spans:
                     inner = _mask_ranges(text[c:d])
                     for idm in ID_RE.finditer(inner):
-                        hits.append((c + idm.start(), "code", idm.group(0), None, ""))
+                        hits.append((c + idm.start(), "code", idm.group(0), 0, "", False))
             text = _blank(text, spans)
             spans = []
         if "](" in text or "][" in text:
             for m in _LINK_RE.finditer(text):
-                href = m.group(3)
+                href = m.group(2)
                 if href.startswith("<") and href.endswith(">"):
                     href = href[1:-1]
-                hits.append((m.start(), "link", "", m, href))
-                spans.append(m.span())
+                start, end = m.span()
+                image = start > 0 and text[start - 1] == "!"
+                if image:
+                    start -= 1
+                hits.append((start, "link", m.group(1), end, href, image))
+                spans.append((start, end))
             if self.refdefs and "][" in text:
                 inline_spans = list(spans)  # sorted, not overlapping
                 inline_starts = [a for a, _ in inline_spans]
@@ -614,20 +639,25 @@ class _Parser:
                     key = (m.group(3) or m.group(2)).lower()
                     k = bisect_right(inline_starts, m.start()) - 1
                     if key in self.refdefs and not (k >= 0 and inline_spans[k][1] > m.start()):
-                        hits.append((m.start(), "link", "", m, self.refdefs[key]))
+                        hits.append((m.start(), "link", m.group(2), m.end(), self.refdefs[key],
+                                     bool(m.group(1))))
                         spans.append(m.span())
             text = _blank(text, spans)
         bare = list(ID_RE.finditer(text))
         in_range = _range_ends(text, bare)
         for k, m in enumerate(bare):
             if k not in in_range:
-                hits.append((m.start(), "bare", m.group(0), None, ""))
+                hits.append((m.start(), "bare", m.group(0), 0, "", False))
         hits.sort(key=itemgetter(0))
         link_starts = [h[0] for h in hits if h[1] == "link"]
+        link_starts.append(len(full) + 1)
+        next_link = 0  # index in link_starts of the link after the current one
         entry_refs: dict[int, list[Ref]] = {}
         ids = [e["id"] for e in self.entries]
-        line_owner, line_field = self.line_owner, self.line_field
-        for pos, kind, ident, m, href in hits:
+        line_owner, line_field, table_lines = self.line_owner, self.line_field, self.table_lines
+        links, strings, refs = self.memo.links, self.memo.strings, self.refs
+        new = tuple.__new__
+        for pos, kind, ident, end, href, image in hits:
             i = bisect_right(starts, pos) - 1
             lineno = i + 1
             col = pos - starts[i] + 1
@@ -638,17 +668,20 @@ class _Parser:
             src = ids[k] if k >= 0 else ""
             fld = line_field.get(lineno, "") if line_field else ""
             if kind == "link":
-                assert m is not None
-                end_col = m.end() - starts[i]
-                k_next = bisect_right(link_starts, pos)
-                stop = link_starts[k_next] - starts[i] if k_next < len(link_starts) else len(visible[i])
-                after = visible[i][end_col:min(stop, end_col + MAX_NOTE)]
-                ref = self.link_ref(m, href, after, lineno, col, src, sec, fld)
+                parts = links.get((ident, href))
+                if parts is None:
+                    parts = links[(ident, href)] = _link_parts(ident, href)
+                next_link += 1
+                stop = min(link_starts[next_link], end + MAX_NOTE, starts[i + 1] - 1)
+                note = _note(full[end:stop]) if stop > end else ""
+                ref = new(Ref, (parts[0], lineno, col, "link", parts[1], parts[2], parts[3], parts[4],
+                                src, sec, fld, strings.setdefault(note, note), image))
             else:
-                if kind == "bare" and lineno in self.table_lines:
+                if kind == "bare" and lineno in table_lines:
                     kind = "table"
-                ref = Ref(ident, lineno, col, kind, source=src, section=sec, field=fld)
-            self.refs.append(ref)
+                ref = new(Ref, (strings.setdefault(ident, ident), lineno, col, kind, "", "", "", "",
+                                src, sec, fld, "", False))
+            refs.append(ref)
             if k >= 0:
                 entry_refs.setdefault(k, []).append(ref)
         for k, refs in entry_refs.items():
@@ -670,31 +703,34 @@ class _Parser:
                 section[line - 1:b] = [title] * (b - line + 1)
         return owner, section
 
-    def link_ref(self, m: re.Match, href: str, after: str, lineno: int, col: int,
-                 source: str, section: str, field: str) -> Ref:
-        label = m.group(2)
-        file, _, fragment = href.partition("#")
-        external = "://" in file or file.startswith(("mailto:", "tel:", "data:"))
-        if not external and "%" in file:
-            file = unquote(file)
-        if ID_FULL_RE.match(label):
-            target = label
-        else:
-            idm = ID_RE.search(_mask_ranges(label)) if "-" in label else None
-            target = idm.group(0) if idm else (fragment_id(fragment) if not external else "")
-        note = after.strip()
-        if note[:1] in ("-", "–", "—", ":", "|"):
-            note = note[1:].lstrip()
-        return Ref(target, lineno, col, "link", label=label, href=href, file=file,
-                   fragment=fragment, source=source, section=section, field=field, note=note,
-                   is_image=bool(m.group(1)))
-
     def find_placeholders(self, text: str, starts: list[int], owner: list[int]) -> None:
         for m in _PLACEHOLDER_RE.finditer(text):
             i = bisect_right(starts, m.start()) - 1
             k = self.line_owner.get(i + 1, owner[i])
             if k >= 0:
                 self.entries[k]["placeholders"].append((m.group(0), i + 1))
+
+
+def _link_parts(label: str, href: str) -> tuple[str, str, str, str, str]:
+    """(target ID, label, href, file, fragment) of a link `[label](href)`."""
+    file, _, fragment = href.partition("#")
+    external = "://" in file or file.startswith(("mailto:", "tel:", "data:"))
+    if not external and "%" in file:
+        file = unquote(file)
+    if ID_FULL_RE.match(label):
+        target = label
+    else:
+        idm = ID_RE.search(_mask_ranges(label)) if "-" in label else None
+        target = idm.group(0) if idm else (fragment_id(fragment) if not external else "")
+    return target, label, href, file, fragment
+
+
+def _note(after: str) -> str:
+    """The note after a link: its text up to the next link, without a leading dash or colon."""
+    note = after.strip()
+    if note[:1] in ("-", "–", "—", ":", "|"):
+        note = note[1:].lstrip()
+    return note
 
 
 def _code_spans(text: str) -> list[tuple[int, int, int, int]]:
