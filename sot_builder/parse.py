@@ -31,6 +31,8 @@ from sot_builder.model import (
 )
 from sot_builder.slugs import Slugger
 
+_new = tuple.__new__  # builds a NamedTuple from a tuple, without its keyword-argument wrapper
+
 # An ID: PREFIX-NNN or PREFIX-SUB-NNN. Prefix 2-5 capitals, 3 to 9 digits.
 _ID_BODY = r"([A-Z]{2,5})(?:-([A-Z]{2,5}))?-(\d{3,9})(?![A-Za-z0-9_])"
 # The same, written to start with a character class (the check on the character
@@ -75,6 +77,8 @@ _SUPPRESS_RE = re.compile(
 _REGION_RE = re.compile(r"^\s*<!--\s*sotb:(begin|end)\s+([\w.\-/]+)\s*-->\s*$")
 _SECTION_RE = re.compile(r"^\s*<!--\s*(/|END\s*)?SECTION:\s*([^>]*?)\s*-->\s*$", re.I)
 _DEPRECATED_RE = re.compile(r"\bdeprecated\b|\bsuperseded\b|\bretired\b", re.I)
+_EMPTY_ANCHOR_RE = re.compile(r"<a\s[^>]*>\s*</a>")
+_DEPRECATED_TITLE_RE = re.compile(r"\[(?:DEPRECATED|SUPERSEDED)\]|\(deprecated\)", re.I)
 _TABLE_ID_CELL_RE = re.compile(r"^(?:\*\*|`)?\[?([A-Z]{2,5}(?:-[A-Z]{2,5})?-\d{3,9})\]?(?:\([^)]*\))?(?:\*\*|`)?$")
 
 MAX_FRONTMATTER_LINES = 2000
@@ -82,6 +86,7 @@ MAX_FRONTMATTER_ALIASES = 100
 MAX_FRONTMATTER_VALUES = 100_000  # values in the frontmatter with every alias expanded
 MAX_FRONTMATTER_DEPTH = 50  # lists and mappings inside each other
 MAX_NOTE = 500  # a link's note is the text after it, up to the next link and at most this long
+_NOTE_MARKS = frozenset("-–—:|")  # a note's leading punctuation, dropped
 
 
 @dataclass(frozen=True)
@@ -200,8 +205,10 @@ class _Parser:
         self.refdefs: dict[str, str] = {}
         self.entries: list[dict] = []  # open and closed entry builders
         self.slugger = Slugger()
-        self.stack: list[Heading] = []  # the chain of open headings, outermost first
-        self.visible = [""] * len(lines)  # text that counts, per line ("" = hidden)
+        self.stack: list[tuple[int, bool]] = []  # open headings, outermost first: (level, deprecated?)
+        self.cur: dict | None = None  # the entry being read, until a heading closes it
+        self.visible = list(lines)  # text that counts, per line
+        self.hidden: list[int] = []  # indexes of lines that do not count (fences, comments)
         self.table_lines: set[int] = set()
         self.line_field: dict[int, str] = {}  # field name, or bold label above a list
         self.line_owner: dict[int, int] = {}  # table rows that are entries: entry index
@@ -295,6 +302,9 @@ class _Parser:
     # -- block scan -----------------------------------------------------------
     def scan(self, start: int) -> None:
         lines = self.lines
+        visible = self.visible
+        hidden = self.hidden
+        hidden.extend(range(start - 1))  # the frontmatter
         n = len(lines)
         fence: tuple[str, int] | None = None
         fence_line = 0
@@ -311,6 +321,7 @@ class _Parser:
             i += 1
             # fenced code: nothing inside counts
             if fence is not None:
+                hidden.append(i - 1)
                 s = line.lstrip(" ")
                 if s.startswith(fence[0] * fence[1]) and len(line) - len(s) <= 3:
                     if s.rstrip().strip(fence[0]) == "":
@@ -320,11 +331,13 @@ class _Parser:
             if in_comment:
                 end = line.find("-->")
                 if end < 0:
+                    hidden.append(i - 1)
                     continue
                 in_comment = False
-                line = " " * (end + 3) + line[end + 3 :]
+                line = visible[i - 1] = " " * (end + 3) + line[end + 3 :]
             stripped = line.strip()
             if not stripped:
+                hidden.append(i - 1)
                 if table is not None:
                     self.close_table(table)
                     table = None
@@ -341,15 +354,19 @@ class _Parser:
                 if m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
                     fence = (m.group(1)[0], len(m.group(1)))
                     fence_line = lineno
+                    hidden.append(i - 1)
                     continue
             if "<!--" in line:
                 if self.comment_markers(line, lineno):
+                    hidden.append(i - 1)
                     continue
                 line, in_comment = _strip_comments(line)
+                visible[i - 1] = line
                 if in_comment:
                     comment_line = lineno
                 stripped = line.strip()
                 if not stripped:
+                    hidden.append(i - 1)
                     continue
                 first = stripped[0]
             if first == "#":
@@ -372,7 +389,8 @@ class _Parser:
                     "heading": heading_text,
                     "heading_line": heading_line,
                 }
-                self.mark(lineno, line, table=True)
+                self.table_lines.add(lineno)
+                hidden.append(i)  # the delimiter row
                 i += 1
                 continue
             if first == "[":
@@ -380,12 +398,15 @@ class _Parser:
                 if m:
                     self.refdefs[m.group(1).lower()] = m.group(2)
             # fields and the bold label above a list
-            field = ""
             if "**" in line:
                 label, field = self.field_line(line, lineno, label)
-            elif label and not _LIST_RE.match(line):
-                label = ""
-            self.mark(lineno, line, field=field or label)
+                if field or label:
+                    self.line_field[lineno] = field or label
+            elif label:
+                if _LIST_RE.match(line):
+                    self.line_field[lineno] = label
+                else:
+                    label = ""
         if table is not None:
             self.close_table(table)
         if fence is not None:
@@ -442,23 +463,23 @@ class _Parser:
         for a in anchor_tags:
             self.explicit.add(a)
         slug = self.slugger(text)
-        heading = Heading(level, text.strip(), lineno, slug, explicit)
-        self.headings.append(heading)
-        while self.stack and self.stack[-1].level >= level:
-            self.stack.pop()
-        deprecated_parent = any(_DEPRECATED_RE.search(h.text) for h in self.stack)
-        self.stack.append(heading)
-        plain = (re.sub(r"<a\s[^>]*>\s*</a>", "", text) if "<a" in text else text).strip()
+        stripped = text.strip()
+        self.headings.append(_new(Heading, (level, stripped, lineno, slug, explicit)))
+        stack = self.stack
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        deprecated_parent = bool(stack) and stack[-1][1]
+        stack.append((level, deprecated_parent or bool(_DEPRECATED_RE.search(stripped))))
+        plain = (_EMPTY_ANCHOR_RE.sub("", text) if "<a" in text else text).strip()
         m = _ENTRY_HEAD_RE.match(plain) if self.opts.entries else None
         if m and RANGE_RE.match(plain):
             m = None
         # a heading that starts with an ID opens a new entry, whatever its level
         self.close_entries(lineno - 1, 1 if m else level)
-        entry = self.current_entry()
+        entry = self.cur
         if entry is not None:
             # a sub-heading inside an entry starts a section
-            entry["sections"].append([text.strip(), level, lineno, 0])
-            self.mark(lineno, line)
+            entry["sections"].append([stripped, level, lineno, 0])
             return
         if m:
             title = m.group(5).strip()
@@ -467,31 +488,26 @@ class _Parser:
                             extra + anchor_tags, deprecated_parent)
             # IDs in the title after the entry's own ID are references
             self.mark(lineno, line, skip=m.group(1))
-            return
-        self.mark(lineno, line)
 
     def open_entry(self, m: re.Match, title: str, level: int, lineno: int, col: int,
                    slug: str, anchors: list[str], deprecated_parent: bool) -> None:
-        self.entries.append({
+        self.cur = {
             "id": m.group(1), "prefix": m.group(2), "subtype": m.group(3) or "",
             "number": int(m.group(4)), "title": title, "line": lineno, "col": max(col, 1),
             "level": level, "anchor": anchors[0] if anchors else slug,
             "anchors": [slug, *anchors], "fields": [], "sections": [], "refs": [],
             "placeholders": [], "end": 0, "in_deprecated": deprecated_parent,
-        })
-
-    def current_entry(self) -> dict | None:
-        if self.entries and self.entries[-1]["end"] == 0:
-            return self.entries[-1]
-        return None
+        }
+        self.entries.append(self.cur)
 
     def close_entries(self, last_line: int, level: int) -> None:
         """A heading of `level` (0 = end of file) closes the entry above it."""
-        e = self.current_entry()
-        if e is not None and e["level"] and (level == 0 or level <= e["level"]):
+        e = self.cur
+        if e is not None and (level == 0 or level <= e["level"]):
             while last_line > e["line"] and not self.lines[last_line - 1].strip(" -\t"):
                 last_line -= 1
             e["end"] = last_line
+            self.cur = None
             self.close_sections(e, last_line)
 
     def close_sections(self, e: dict, last_line: int) -> None:
@@ -502,7 +518,7 @@ class _Parser:
                 s[3] = nxt[0][2] - 1 if nxt else last_line
 
     def add_anchor(self, anchor: str) -> None:
-        e = self.current_entry()
+        e = self.cur
         if e is not None:
             e["anchors"].append(anchor)
 
@@ -511,23 +527,21 @@ class _Parser:
         status = next((f.value for f in fields if f.name.casefold() == "status"), "")
         deprecated = bool(
             e["in_deprecated"]
-            or re.search(r"\[(?:DEPRECATED|SUPERSEDED)\]|\(deprecated\)", e["title"], re.I)
+            or ("(" in e["title"] or "[" in e["title"]) and _DEPRECATED_TITLE_RE.search(e["title"])
             or _DEPRECATED_RE.search(status)
         )
-        return Entry(
-            id=e["id"], prefix=e["prefix"], subtype=e["subtype"], number=e["number"],
-            title=_clean_title(e["title"]), path=self.path, line=e["line"], column=e["col"],
-            end_line=e["end"] or e["line"], level=e["level"], anchor=e["anchor"],
-            anchors=tuple(dict.fromkeys(e["anchors"])), fields=fields,
-            sections=tuple(Section(s[0], s[1], s[2], s[3] or e["end"]) for s in e["sections"]),
-            refs=tuple(e["refs"]), deprecated=deprecated,
-            placeholders=tuple(e["placeholders"]), in_deprecated_section=e["in_deprecated"],
-        )
+        return _new(Entry, (
+            e["id"], e["prefix"], e["subtype"], e["number"], _clean_title(e["title"]), self.path,
+            e["line"], e["col"], e["end"] or e["line"], e["level"], e["anchor"],
+            tuple(dict.fromkeys(e["anchors"])), fields,
+            tuple(_new(Section, (s[0], s[1], s[2], s[3] or e["end"])) for s in e["sections"]),
+            tuple(e["refs"]), deprecated, tuple(e["placeholders"]), e["in_deprecated"],
+        ))
 
     # -- fields ---------------------------------------------------------------
     def field_line(self, line: str, lineno: int, label: str) -> tuple[str, str]:
         """Record a `**Field**: value` line; return (bold label for a list below, field name)."""
-        e = self.current_entry()
+        e = self.cur
         m = _FIELD_RE.match(line)
         bare = None if m else _FIELD_BARE_RE.match(line)
         if not m and not bare:
@@ -541,7 +555,7 @@ class _Parser:
                 value = nxt.strip()
         if e is not None:
             section = e["sections"][-1][0] if e["sections"] else ""
-            e["fields"].append(Field(name, value.rstrip("\\").strip(), lineno, col, section))
+            e["fields"].append(_new(Field, (name, value.rstrip("\\").strip(), lineno, col, section)))
         return (name if not (m and m.group(2).strip()) else ""), name
 
     # -- tables ---------------------------------------------------------------
@@ -559,7 +573,7 @@ class _Parser:
                   owner=len(self.entries) - 1 if source else -1)
 
     def table_entry(self, table: dict, cells: list[str], line: str, lineno: int, id_: str) -> bool:
-        e = self.current_entry()
+        e = self.cur
         if e is not None and e["level"]:
             return False  # rows inside a heading entry belong to that entry
         parts = split_id(id_)
@@ -604,6 +618,8 @@ class _Parser:
     # -- inline: links, IDs, code spans, over the whole visible text -----------
     def inline_pass(self) -> None:
         visible = self.visible
+        for k in self.hidden:
+            visible[k] = ""
         text = full = "\n".join(visible)
         if not ID_RE.search(text) and "[" not in text and "{" not in text:
             return
@@ -652,7 +668,7 @@ class _Parser:
         link_starts = [h[0] for h in hits if h[1] == "link"]
         link_starts.append(len(full) + 1)
         next_link = 0  # index in link_starts of the link after the current one
-        entry_refs: dict[int, list[Ref]] = {}
+        entry_refs: list[list[Ref]] = [e["refs"] for e in self.entries]
         ids = [e["id"] for e in self.entries]
         line_owner, line_field, table_lines = self.line_owner, self.line_field, self.table_lines
         links, strings, refs = self.memo.links, self.memo.strings, self.refs
@@ -673,7 +689,9 @@ class _Parser:
                     parts = links[(ident, href)] = _link_parts(ident, href)
                 next_link += 1
                 stop = min(link_starts[next_link], end + MAX_NOTE, starts[i + 1] - 1)
-                note = _note(full[end:stop]) if stop > end else ""
+                note = full[end:stop].strip() if stop > end else ""
+                if note and note[0] in _NOTE_MARKS:
+                    note = note[1:].lstrip()
                 ref = new(Ref, (parts[0], lineno, col, "link", parts[1], parts[2], parts[3], parts[4],
                                 src, sec, fld, strings.setdefault(note, note), image))
             else:
@@ -683,9 +701,7 @@ class _Parser:
                                 src, sec, fld, "", False))
             refs.append(ref)
             if k >= 0:
-                entry_refs.setdefault(k, []).append(ref)
-        for k, refs in entry_refs.items():
-            self.entries[k]["refs"] = refs
+                entry_refs[k].append(ref)
         if "{" in text:
             self.find_placeholders(text, starts, owner)
 
@@ -723,14 +739,6 @@ def _link_parts(label: str, href: str) -> tuple[str, str, str, str, str]:
         idm = ID_RE.search(_mask_ranges(label)) if "-" in label else None
         target = idm.group(0) if idm else (fragment_id(fragment) if not external else "")
     return target, label, href, file, fragment
-
-
-def _note(after: str) -> str:
-    """The note after a link: its text up to the next link, without a leading dash or colon."""
-    note = after.strip()
-    if note[:1] in ("-", "–", "—", ":", "|"):
-        note = note[1:].lstrip()
-    return note
 
 
 def _code_spans(text: str) -> list[tuple[int, int, int, int]]:
@@ -891,4 +899,6 @@ def _cells(line: str) -> list[str]:
 
 
 def _clean_title(title: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<a\s[^>]*>\s*</a>", "", title)).strip()
+    if "<a" in title:
+        title = _EMPTY_ANCHOR_RE.sub("", title)
+    return " ".join(title.split())
