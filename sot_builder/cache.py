@@ -17,7 +17,7 @@ from pathlib import Path
 from sot_builder import __version__
 from sot_builder.config import Config
 from sot_builder.model import (
-    Document, Entry, Field, Heading, ParseProblem, Ref, Region, Section, Suppression, Table, TableRow,
+    Document, Entry, Field, Heading, Lines, ParseProblem, Ref, Region, Section, Suppression, Table, TableRow,
 )
 from sot_builder.parse import ParseMemo, ParseOptions, decode, parse_document, split_lines
 from sot_builder.registry import Registry
@@ -131,8 +131,8 @@ def _collect(chunk: list[tuple[str, str, bytes, ParseOptions]], child: tuple[int
     data = {path: raw for path, _, raw, _ in chunk}
     out = {}
     for t in packed:
-        lines = split_lines(decode(data[t[0]])[0])[0] if t[2] is None else t[2]
-        out[t[0]] = unpack(t[:2] + (tuple(lines),) + t[3:])
+        lines = Lines(split_lines(decode(data[t[0]])[0])[0]) if t[2] is None else t[2]
+        out[t[0]] = unpack(t[:2] + (lines,) + t[3:])
     return out
 
 

@@ -10,8 +10,11 @@ disk (frontmatter lines included).
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from itertools import accumulate
+from typing import Any, NamedTuple, overload
 
 
 class Field(NamedTuple):
@@ -131,11 +134,77 @@ class ParseProblem(NamedTuple):
     column: int = 1
 
 
+class Lines(Sequence[str]):
+    """A file's lines without their terminators, kept as one string and the offsets of the lines.
+
+    It reads like a tuple of strings, in half the memory: a line is cut out of
+    the text when asked for.
+    """
+
+    __slots__ = ("_text", "_starts")
+
+    def __init__(self, lines: Sequence[str] = ()) -> None:
+        self._text = "\n".join(lines)
+        # where each line starts, and one past the end of the last line
+        self._starts = array("L", accumulate(map((1).__add__, map(len, lines)), initial=0))
+
+    @classmethod
+    def _restore(cls, text: str, starts: array) -> Lines:
+        new = cls.__new__(cls)
+        new._text, new._starts = text, starts
+        return new
+
+    def __reduce__(self) -> tuple:
+        return Lines._restore, (self._text, self._starts)
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
+    def __getitem__(self, index):
+        n = len(self._starts) - 1
+        if isinstance(index, slice):
+            first, stop, step = index.indices(n)
+            if step != 1:
+                return tuple(self[k] for k in range(first, stop, step))
+            if stop <= first:
+                return ()
+            return tuple(self._text[self._starts[first]:self._starts[stop] - 1].split("\n"))
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError("line index out of range")
+        return self._text[self._starts[index]:self._starts[index + 1] - 1]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._text.split("\n") if len(self._starts) > 1 else ())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Lines):
+            return self._text == other._text and len(self) == len(other)
+        if isinstance(other, (tuple, list)):
+            return len(self) == len(other) and tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"Lines({list(self)!r})"
+
+    def joined(self, newline: str = "\n") -> str:
+        """The lines joined by `newline` (no newline after the last one)."""
+        return self._text if newline == "\n" else newline.join(self)
+
+
 @dataclass(frozen=True, slots=True)
 class Document:
     path: str  # relative to the project root, "/" separated
     role: str  # "sot" | "readme" | "registry" | "doc"
-    lines: tuple[str, ...]  # text lines without line terminators
+    lines: Sequence[str]  # text lines without line terminators (a Lines, or a tuple)
     newline: str = "\n"
     frontmatter: dict[str, Any] | None = None
     frontmatter_lines: dict[str, int] = field(default_factory=dict)
@@ -153,6 +222,8 @@ class Document:
 
     @property
     def text(self) -> str:
+        if isinstance(self.lines, Lines):
+            return self.lines.joined(self.newline)
         return self.newline.join(self.lines)
 
     def section_at(self, title: str) -> Heading | None:

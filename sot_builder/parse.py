@@ -21,6 +21,7 @@ from sot_builder.model import (
     Entry,
     Field,
     Heading,
+    Lines,
     ParseProblem,
     Ref,
     Region,
@@ -222,7 +223,7 @@ class _Parser:
         return Document(
             path=self.path,
             role=self.role,
-            lines=tuple(self.lines),
+            lines=Lines(self.lines),
             newline=self.newline,
             frontmatter=fm,
             frontmatter_lines=fm_lines,
@@ -492,7 +493,8 @@ class _Parser:
     def open_entry(self, m: re.Match, title: str, level: int, lineno: int, col: int,
                    slug: str, anchors: list[str], deprecated_parent: bool) -> None:
         self.cur = {
-            "id": m.group(1), "prefix": m.group(2), "subtype": m.group(3) or "",
+            "id": self.memo.strings.setdefault(m.group(1), m.group(1)), "prefix": m.group(2),
+            "subtype": m.group(3) or "",
             "number": int(m.group(4)), "title": title, "line": lineno, "col": max(col, 1),
             "level": level, "anchor": anchors[0] if anchors else slug,
             "anchors": [slug, *anchors], "fields": [], "sections": [], "refs": [],
@@ -555,7 +557,10 @@ class _Parser:
                 value = nxt.strip()
         if e is not None:
             section = e["sections"][-1][0] if e["sections"] else ""
-            e["fields"].append(_new(Field, (name, value.rstrip("\\").strip(), lineno, col, section)))
+            strings = self.memo.strings
+            value = value.rstrip("\\").strip()
+            e["fields"].append(_new(Field, (
+                strings.setdefault(name, name), strings.setdefault(value, value), lineno, col, section)))
         return (name if not (m and m.group(2).strip()) else ""), name
 
     # -- tables ---------------------------------------------------------------
@@ -623,7 +628,7 @@ class _Parser:
         text = full = "\n".join(visible)
         if not ID_RE.search(text) and "[" not in text and "{" not in text:
             return
-        starts = list(accumulate((len(s) + 1 for s in visible), initial=0))
+        starts = list(accumulate(map((1).__add__, map(len, visible)), initial=0))  # line offsets
         owner, section = self.line_maps()
         # (start, kind, ID or link label, link end, href, image?)
         hits: list[tuple[int, str, str, int, str, bool]] = []
@@ -686,7 +691,8 @@ class _Parser:
             if kind == "link":
                 parts = links.get((ident, href))
                 if parts is None:
-                    parts = links[(ident, href)] = _link_parts(ident, href)
+                    parts = links[(ident, href)] = tuple(
+                        strings.setdefault(x, x) for x in _link_parts(ident, href))
                 next_link += 1
                 stop = min(link_starts[next_link], end + MAX_NOTE, starts[i + 1] - 1)
                 note = full[end:stop].strip() if stop > end else ""
