@@ -16,10 +16,11 @@ from pathlib import Path
 
 from sot_builder import __version__
 from sot_builder.config import Config
+from sot_builder.project import SourceFile
 from sot_builder.model import (
     Document, Entry, Field, Heading, Lines, ParseProblem, Ref, Region, Section, Suppression, Table, TableRow,
 )
-from sot_builder.parse import ParseMemo, ParseOptions, decode, parse_document, split_lines
+from sot_builder.parse import ParseMemo, ParseOptions, parse_document
 from sot_builder.registry import Registry
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024  # below this, one process is faster
@@ -38,49 +39,51 @@ def parse_all(
     cache_path = _cache_path(config, options) if use_cache else None
     cached = _load(cache_path) if cache_path else {}
     docs: dict[str, Document] = {}
-    todo: list[tuple[str, str, bytes, ParseOptions]] = []
+    todo: list[tuple[SourceFile, ParseOptions]] = []
     for src in sources:
-        data, problem = read_source(src)
-        if data is None:
-            docs[src.path] = Document(src.path, src.role, (), problems=(problem,) if problem else ())
-            continue
-        sha = hashlib.blake2b(data, digest_size=16).hexdigest()
         hit = cached.get(src.path)
-        if hit is not None and hit.sha == sha and hit.role == src.role:
-            docs[src.path] = hit
-        else:
-            todo.append((src.path, src.role, data, options[src.role]))
+        if hit is not None and hit.role == src.role:
+            data, _ = read_source(src)
+            if data is not None and hit.sha == hashlib.blake2b(data, digest_size=16).hexdigest():
+                docs[src.path] = hit
+                continue
+        todo.append((src, options[src.role]))
     fresh = _parse_many(todo, jobs if jobs is not None else int(config["jobs"] or 0))
-    del todo  # the bytes of every file
     docs.update(fresh)
     if cache_path is not None and fresh:
         _store(cache_path, docs)
     return [docs[s.path] for s in sources]
 
 
-def _parse_many(todo: list[tuple[str, str, bytes, ParseOptions]], jobs: int) -> dict[str, Document]:
+def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int) -> dict[str, Document]:
     """Parse `todo`; big inputs are shared between this process and forked children.
 
-    Each child parses its share and sends it back as plain tuples without the
-    text lines (which this process splits again from the bytes it already has):
-    that keeps what crosses the pipe small. A child that fails is replaced by
-    parsing its share here.
+    Each process reads the files of its share (so no file's bytes are held
+    longer than its parse), and a child sends its documents back pickled. A
+    child that fails is replaced by parsing its share here.
     """
-    total = sum(len(t[2]) for t in todo)
+    sizes = {src.path: _size(src) for src, _ in todo}
     workers = min(jobs or 1, len(todo))
-    if workers <= 1 or total < PARALLEL_MIN_BYTES or not hasattr(os, "fork"):
+    if workers <= 1 or sum(sizes.values()) < PARALLEL_MIN_BYTES or not hasattr(os, "fork"):
         return _parse_chunk(todo)
     chunks: list[list] = [[] for _ in range(workers)]
-    sizes = [0] * workers
-    for item in sorted(todo, key=lambda t: -len(t[2])):
-        k = sizes.index(min(sizes))
+    loads = [0] * workers
+    for item in sorted(todo, key=lambda t: -sizes[t[0].path]):
+        k = loads.index(min(loads))
         chunks[k].append(item)
-        sizes[k] += len(item[2])
+        loads[k] += sizes[item[0].path]
     children = [_fork_parse(chunk) for chunk in chunks[1:]]
     out = _parse_chunk(chunks[0])
     for chunk, child in zip(chunks[1:], children):
         out.update(_collect(chunk, child))
     return out
+
+
+def _size(src: SourceFile) -> int:
+    try:
+        return src.abspath.stat().st_size
+    except OSError:
+        return 0
 
 
 def default_jobs() -> int:
@@ -92,7 +95,7 @@ def default_jobs() -> int:
     return max(1, min(cores, 4))
 
 
-def _fork_parse(chunk: list[tuple[str, str, bytes, ParseOptions]]) -> tuple[int, int] | None:
+def _fork_parse(chunk: list[tuple[SourceFile, ParseOptions]]) -> tuple[int, int] | None:
     """Start a child that parses `chunk` and writes the result to a pipe: (pid, read end)."""
     try:
         read_end, write_end = os.pipe()
@@ -105,7 +108,7 @@ def _fork_parse(chunk: list[tuple[str, str, bytes, ParseOptions]]) -> tuple[int,
     code = 1  # the child: never returns, whatever happens
     try:
         os.close(read_end)
-        packed = [pack(d, lines=False) for d in _parse_chunk(chunk).values()]
+        packed = [pack(d) for d in _parse_chunk(chunk).values()]
         with os.fdopen(write_end, "wb") as fh:
             pickle.dump(packed, fh, protocol=pickle.HIGHEST_PROTOCOL)
         code = 0
@@ -113,8 +116,8 @@ def _fork_parse(chunk: list[tuple[str, str, bytes, ParseOptions]]) -> tuple[int,
         os._exit(code)
 
 
-def _collect(chunk: list[tuple[str, str, bytes, ParseOptions]], child: tuple[int, int] | None) -> dict[str, Document]:
-    """The documents a child parsed, with their lines; parsed here if the child failed."""
+def _collect(chunk: list[tuple[SourceFile, ParseOptions]], child: tuple[int, int] | None) -> dict[str, Document]:
+    """The documents a child parsed; parsed here if the child failed."""
     if child is None:
         return _parse_chunk(chunk)
     pid, read_end = child
@@ -128,19 +131,11 @@ def _collect(chunk: list[tuple[str, str, bytes, ParseOptions]], child: tuple[int
         with contextlib.suppress(OSError):
             os.waitpid(pid, 0)
         return _parse_chunk(chunk)
-    data = {path: raw for path, _, raw, _ in chunk}
-    out = {}
-    for t in packed:
-        lines = Lines(split_lines(decode(data[t[0]])[0])[0]) if t[2] is None else t[2]
-        out[t[0]] = unpack(t[:2] + (lines,) + t[3:])
-    return out
+    return {t[0]: unpack(t) for t in packed}
 
 
-def pack(doc: Document, lines: bool = True) -> tuple:
-    """A Document as plain tuples: pickles about ten times faster than the NamedTuples.
-
-    Without `lines`, the text lines are left out (None): the receiver has the bytes.
-    """
+def pack(doc: Document) -> tuple:
+    """A Document as plain tuples: pickles about ten times faster than the NamedTuples."""
     ref_index = {id(r): k for k, r in enumerate(doc.refs)}
     entries = tuple(
         (tuple(e[:12]), tuple(map(tuple, e.fields)), tuple(map(tuple, e.sections)),
@@ -150,7 +145,7 @@ def pack(doc: Document, lines: bool = True) -> tuple:
     )
     tables = tuple((t.header, tuple(map(tuple, t.rows))) + tuple(t[2:]) for t in doc.tables)
     return (
-        doc.path, doc.role, doc.lines if lines else None, doc.newline, doc.frontmatter, doc.frontmatter_lines,
+        doc.path, doc.role, doc.lines, doc.newline, doc.frontmatter, doc.frontmatter_lines,
         doc.body_start, tuple(map(tuple, doc.headings)), doc.anchors, doc.explicit_anchors, entries,
         tuple(map(tuple, doc.refs)), tables, tuple(map(tuple, doc.regions)),
         tuple(map(tuple, doc.suppressions)), tuple(map(tuple, doc.problems)), doc.sha,
@@ -180,17 +175,23 @@ def unpack(t: tuple) -> Document:
     )
 
 
-def _parse_chunk(items: list[tuple[str, str, bytes, ParseOptions]]) -> dict[str, Document]:
+def _parse_chunk(items: list[tuple[SourceFile, ParseOptions]]) -> dict[str, Document]:
+    from sot_builder.project import read_source
+
     was_enabled = gc.isenabled()
     gc.disable()  # the parse allocates many small objects and no cycles
     try:
         out = {}
         memo = ParseMemo()
-        for path, role, data, opts in items:
+        for src, opts in items:
+            data, problem = read_source(src)
+            if data is None:
+                out[src.path] = Document(src.path, src.role, (), problems=(problem,) if problem else ())
+                continue
             try:
-                out[path] = parse_document(data, path, role, opts, memo)
+                out[src.path] = parse_document(data, src.path, src.role, opts, memo)
             except RecursionError:
-                out[path] = Document(path, role, (), problems=(
+                out[src.path] = Document(src.path, src.role, (), problems=(
                     ParseProblem("SOT002", "file is nested too deeply to parse", 1),))
         return out
     finally:
