@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
 
 from sot_builder.diagnostics import Diagnostic, Severity
 from sot_builder.rules.base import Rule, rule
@@ -109,26 +110,36 @@ def out_of_range(project, r: Rule) -> Iterator[Diagnostic]:
     ## PIC-002: Adyen
     ```
     """
-    held: dict[str, set[int] | None] = {}  # prefix -> every number its categories hold, if few
+    holders: dict[str, Callable[[int], bool] | None] = {}  # prefix -> None when it has no categories
     for e in project.entries():
+        if e.prefix not in holders:
+            t = project.registry.get(e.prefix)
+            cats = t.categories if t is not None else ()
+            holders[e.prefix] = category_holder(cats) if cats else None
+        holds = holders[e.prefix]
+        if holds is None or holds(e.number):
+            continue
         t = project.registry.get(e.prefix)
-        if t is None or not t.categories:
-            continue
-        if e.prefix not in held:
-            held[e.prefix] = _held_numbers(t)
-        numbers = held[e.prefix]
-        inside = e.number in numbers if numbers is not None else t.category_of(e.number) is not None
-        if inside:
-            continue
         ranges = ", ".join(f"{c.name} {c.first}-{c.last}" for c in t.categories)
         yield r.diag(e.path, e.line, e.column, ids=(e.id,), id=e.id, prefix=e.prefix, ranges=ranges)
 
 
-def _held_numbers(t, limit: int = 10_000) -> set[int] | None:
-    """Every number a category of `t` holds, or None when there are too many to list."""
-    if sum(c.last - c.first + 1 for c in t.categories) > limit:
-        return None
-    return {n for c in t.categories for n in range(c.first, c.last + 1)}
+def category_holder(categories) -> Callable[[int], bool]:
+    """`number -> any(c.holds(number) for c in categories)`, by bisection over the merged ranges."""
+    starts: list[int] = []
+    ends: list[int] = []
+    for first, last in sorted((c.first, c.last) for c in categories if c.first <= c.last):
+        if ends and first <= ends[-1] + 1:
+            ends[-1] = max(ends[-1], last)  # overlapping or adjacent: one range
+        else:
+            starts.append(first)
+            ends.append(last)
+
+    def holds(number: int) -> bool:
+        k = bisect_right(starts, number) - 1
+        return k >= 0 and number <= ends[k]
+
+    return holds
 
 
 @rule("SOT104", "wrong-file", Severity.WARNING, "an entry is defined outside the file that owns its prefix",
