@@ -480,7 +480,7 @@ class _Parser:
         entry = self.cur
         if entry is not None:
             # a sub-heading inside an entry starts a section
-            entry["sections"].append([stripped, level, lineno, 0])
+            entry["sections"].append([self.memo.strings.setdefault(stripped, stripped), level, lineno, 0])
             return
         if m:
             title = m.group(5).strip()
@@ -493,7 +493,8 @@ class _Parser:
     def open_entry(self, m: re.Match, title: str, level: int, lineno: int, col: int,
                    slug: str, anchors: list[str], deprecated_parent: bool) -> None:
         self.cur = {
-            "id": self.memo.strings.setdefault(m.group(1), m.group(1)), "prefix": m.group(2),
+            "id": self.memo.strings.setdefault(m.group(1), m.group(1)),
+            "prefix": self.memo.strings.setdefault(m.group(2), m.group(2)),
             "subtype": m.group(3) or "",
             "number": int(m.group(4)), "title": title, "line": lineno, "col": max(col, 1),
             "level": level, "anchor": anchors[0] if anchors else slug,
