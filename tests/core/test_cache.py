@@ -27,3 +27,47 @@ def test_worker_processes_give_the_same_documents(tmp_path, monkeypatch):
     monkeypatch.setattr(cache, "PARALLEL_MIN_BYTES", 0)
     two = load_project(config, use_cache=False, jobs=2).documents
     assert [d.path for d in one] == [d.path for d in two] and one == two
+
+
+def _generated_registry(tmp_path, entries):
+    import sys
+
+    bench = Path(__file__).resolve().parents[2] / "benchmarks"
+    sys.path.insert(0, str(bench))
+    try:
+        import generate
+    finally:
+        sys.path.remove(str(bench))
+    generate.generate(tmp_path / "reg", entries, 6, 1, 0, False)
+    return tmp_path / "reg"
+
+
+def test_forked_workers_send_big_documents_back_whole(tmp_path, monkeypatch):
+    """Each share is far bigger than a pipe's buffer: the child blocks until it is read."""
+    from sot_builder import cache
+    from sot_builder.config import load_config
+    from sot_builder.project import load_project
+
+    config = load_config(_generated_registry(tmp_path, 600))
+    one = load_project(config, use_cache=False, jobs=1).documents
+    monkeypatch.setattr(cache, "PARALLEL_MIN_BYTES", 0)
+    two = load_project(config, use_cache=False, jobs=2).documents
+    assert sum(len(d.text) for d in two) > 4 * 65536  # several pipe buffers
+    assert [d.path for d in one] == [d.path for d in two] and one == two
+
+
+def test_a_failing_worker_is_replaced_by_this_process(tmp_path, monkeypatch):
+    from sot_builder import cache
+    from sot_builder.config import load_config
+    from sot_builder.project import load_project
+
+    config = load_config(_generated_registry(tmp_path, 60))
+    one = load_project(config, use_cache=False, jobs=1).documents
+
+    def broken_pack(doc):
+        raise RuntimeError("cannot pack")
+
+    monkeypatch.setattr(cache, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(cache, "pack", broken_pack)  # only the children pack
+    two = load_project(config, use_cache=False, jobs=2).documents
+    assert one == two
