@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterator
+from operator import attrgetter
 
 from sot_builder.diagnostics import Diagnostic, Severity
 from sot_builder.model import Entry, Field
@@ -24,23 +25,35 @@ def _is_placeholder(value: str) -> bool:
     return bool(_PLACEHOLDER_RE.search(value))
 
 
-def _typed_entries(project) -> list[tuple[Entry, TypeDef, dict[str, Field]]]:
-    """(entry, its type, its fields by case-folded name) for entries of a registered type.
+def _typed_entries(project) -> Iterator[tuple[Entry, TypeDef, dict[str, int]]]:
+    """(entry, its type, case-folded field name -> index of the entry's first field of that
+    name) for entries of a registered type. Like `Entry.field`, the first field of a name wins."""
+    entries, maps = project.memo("fields.typed_entries", _field_maps)
+    types = project.registry.types
+    for e, index in zip(entries, maps):
+        yield e, types[e.prefix], index
 
-    Like `Entry.field`, the first field of a name wins. Shared by the rules of this module.
-    """
-    return project.memo("fields.typed_entries", _field_maps)
+
+def _field_maps(project) -> tuple[list[Entry], list[dict[str, int]]]:
+    """The entries of a registered type, and their field index maps: one map is shared by all
+    the entries that list the same field names, so little is kept per entry."""
+    entries, maps = [], []
+    shared: dict[tuple[str, ...], dict[str, int]] = {}
+    types = project.registry.types
+    for doc in project.documents:
+        for e in doc.entries:
+            if e.prefix not in types:
+                continue
+            names = tuple(map(_NAME, e.fields))
+            index = shared.get(names)
+            if index is None:
+                index = shared[names] = {n.casefold(): k for k, n in reversed(list(enumerate(names)))}
+            entries.append(e)
+            maps.append(index)
+    return entries, maps
 
 
-def _field_maps(project) -> list[tuple[Entry, TypeDef, dict[str, Field]]]:
-    out = []
-    for e in project.entries():
-        t = project.registry.get(e.prefix)
-        if t is None:
-            continue
-        fields = {f.name.casefold(): f for f in reversed(e.fields)}  # the first of a name wins
-        out.append((e, t, fields))
-    return out
+_NAME = attrgetter("name")
 
 
 def _checked(project, wanted: Callable[[FieldDef], bool]) -> Iterator[tuple[Entry, FieldDef, Field, dict]]:
@@ -53,11 +66,11 @@ def _checked(project, wanted: Callable[[FieldDef], bool]) -> Iterator[tuple[Entr
                   for prefix, t in project.registry.types.items()}
     if not any(per_prefix.values()):
         return  # no type has such a field
-    for e, _t, fields in _typed_entries(project):
+    for e, _t, index in _typed_entries(project):
         for fd, key, answers in per_prefix[e.prefix]:
-            f = fields.get(key)
-            if f is not None:
-                yield e, fd, f, answers
+            k = index.get(key)
+            if k is not None:
+                yield e, fd, e.fields[k], answers
 
 
 @rule("SOT301", "missing-field", Severity.ERROR, "an entry lacks a required field",
@@ -81,14 +94,14 @@ def missing_field(project, r: Rule) -> Iterator[Diagnostic]:
     ```
     """
     required: dict[str, list[tuple[FieldDef, str]]] = {}  # prefix -> required fields and their keys
-    for e, t, fields in _typed_entries(project):
+    for e, t, index in _typed_entries(project):
         if e.deprecated:
             continue
         wanted = required.get(e.prefix)
         if wanted is None:
             wanted = required[e.prefix] = [(fd, fd.name.casefold()) for fd in t.fields if fd.required]
         for fd, key in wanted:
-            if key not in fields:
+            if key not in index:
                 hint = f"; add `**{fd.name}**: {fd.placeholder or '...'}`"
                 yield r.diag(e.path, e.line, e.column, ids=(e.id,), id=e.id, field=fd.name, hint=hint)
 
