@@ -194,32 +194,44 @@ def _not_answered_generically(stating: list[Entry], relation_of,
                               single: dict[str, Entry]) -> dict[str, set[str]]:
     """Source ID -> the IDs of `single` it states a relation to that do not state the generic
     relation back. A pair answered that way needs nothing more (the usual case)."""
-    stated: dict[str, set[str]] = {}
-    generic_from: dict[str, set[str]] = {}  # ID -> the IDs stating the generic relation to it
+    stated = []  # per stating entry: the IDs it states a relation to
+    generic_to: dict[str, tuple[str, ...]] = {}  # ID -> the IDs it states the generic relation to
     for e in stating:
-        prefix, own = e.prefix, e.id
-        mine = None
-        for ref in e.refs:
-            target = ref.target
-            if not target or target == own:
-                continue
-            rel = relation_of(prefix, ref)
-            if not rel:
-                continue
-            if mine is None:
-                mine = stated[own] = set()
-            mine.add(target)
-            if rel == GENERIC_RELATION:
-                found = generic_from.get(target)
-                if found is None:
-                    found = generic_from[target] = set()
-                found.add(own)
+        targets, generic = _stated_targets(e, relation_of)
+        stated.append(targets)
+        if generic:
+            generic_to[e.id] = generic
     out: dict[str, set[str]] = {}
-    for source, targets in stated.items():
-        rest = {b for b in targets - generic_from.get(source, _NOBODY) if b in single}
-        if rest:
-            out[source] = rest
+    for e, targets in zip(stating, stated):
+        source = e.id
+        for b in targets:
+            theirs = generic_to.get(b)  # only stating entries, all in `single`, are there
+            if theirs is None:
+                if b not in single:
+                    continue
+            elif source in theirs:
+                continue
+            out.setdefault(source, set()).add(b)
     return out
+
+
+def _stated_targets(entry: Entry, relation_of) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the IDs an entry states a relation to, those it states the generic relation to), in
+    order; one shared tuple when every relation it states is the generic one (the usual case)."""
+    targets: list[str] = []
+    generic: list[str] = []
+    prefix, own = entry.prefix, entry.id
+    for ref in entry.refs:
+        target = ref.target
+        if not target or target == own:
+            continue
+        rel = relation_of(prefix, ref)
+        if rel:
+            targets.append(target)
+            if rel == GENERIC_RELATION:
+                generic.append(target)
+    stated = tuple(targets)
+    return stated, stated if len(generic) == len(targets) else tuple(generic)
 
 
 @rule("SOT208", "missing-back-reference", Severity.ERROR,
