@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 
-from sot_builder.registry import Category
+from sot_builder.model import Ref
+from sot_builder.registry import Category, FieldDef, Registry, RelationDef, TypeDef
 from sot_builder.rules.ids import category_holder
 
 
@@ -24,3 +25,38 @@ def test_category_holder_of_adjacent_and_nested_ranges() -> None:
     holds = category_holder([Category("a", 1, 99), Category("b", 100, 199), Category("c", 150, 160),
                              Category("d", 301, 399)])
     assert [n for n in (0, 1, 99, 100, 199, 200, 300, 301, 399, 400) if holds(n)] == [1, 99, 100, 199, 301, 399]
+
+
+def _ref(target: str, section: str = "", field: str = "", note: str = "") -> Ref:
+    return Ref(target, 1, 1, "link", target, "", "", "", "", section, field, note)
+
+
+def test_relation_of_remembers_answers_by_what_they_depend_on() -> None:
+    """Cached answers equal the computed ones, whether a relation is limited to target prefixes or not."""
+    reg = Registry(types={
+        "PIC": TypeDef("PIC", "Partners", relations=(
+            RelationDef("used-by", "uses", targets=("API",), sections=("Integration Points",)),
+            RelationDef("related", "related", sections=("Related",)),
+        )),
+        "API": TypeDef("API", "APIs", fields=(FieldDef("Uses Partner", relation="uses"),), relations=(
+            RelationDef("uses", "used-by", sections=("Uses Partner",)),
+            RelationDef("related", "related", sections=("Related",)),
+        )),
+    })
+    refs = [_ref(t, s, f, n) for t in ("API-001", "BR-002", "PIC-003", "")
+            for s in ("", "Integration Points", "Related", "Dependencies")
+            for f in ("", "Uses Partner")
+            for n in ("", "implements: x", "Title: part", "uses: y")]
+    for _ in range(2):  # computed, then remembered
+        for prefix in ("PIC", "API", "BR"):
+            for ref in refs:
+                expected = reg._relation(prefix, ref.target.partition("-")[0], *_annotation(ref.note),
+                                         ref.field, ref.section) if ref.target else ""
+                assert reg.relation_of(prefix, ref) == expected, (prefix, ref)
+    assert reg.relation_of("PIC", _ref("API-001", "Integration Points")) == "used-by"
+    assert reg.relation_of("PIC", _ref("BR-002", "Integration Points")) == "related"
+
+
+def _annotation(note: str) -> tuple[str]:
+    head, colon, _ = note.partition(":")
+    return (head.strip() if colon and head.strip().islower() and " " not in head.strip() else "",)
