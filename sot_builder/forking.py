@@ -1,0 +1,65 @@
+"""Work shared with a forked child: it runs a function and pickles the result back through a pipe.
+
+A child sees the parent's memory as it was at the fork, so nothing has to be
+sent to it; only its result crosses the pipe. Where processes cannot be forked
+(Windows, a sandbox), or the child fails, the caller does the work itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+
+class Child(NamedTuple):
+    pid: int
+    read_end: int  # file descriptor of the pipe the result comes through
+
+
+def cores() -> int:
+    """How many cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def start(work: Callable[[], Any]) -> Child | None:
+    """Fork a child that runs `work()` and sends back its result; None if no child could be made."""
+    if not hasattr(os, "fork"):
+        return None
+    try:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid:
+        os.close(write_end)
+        return Child(pid, read_end)
+    code = 1  # the child never returns from here, whatever happens
+    try:
+        os.close(read_end)
+        result = work()
+        with os.fdopen(write_end, "wb") as fh:
+            pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def collect(child: Child | None) -> Any:
+    """The result `child` sent; None when there is no child or it failed."""
+    if child is None:
+        return None
+    try:
+        with os.fdopen(child.read_end, "rb") as fh:
+            result = pickle.load(fh)
+        _, status = os.waitpid(child.pid, 0)
+    except Exception:  # noqa: BLE001 - a child that died or sent garbage: the caller redoes its work
+        with contextlib.suppress(OSError):
+            os.waitpid(child.pid, 0)
+        return None
+    return result if status == 0 else None

@@ -1,0 +1,43 @@
+import os
+from pathlib import Path
+
+from sot_builder import engine, forking
+from sot_builder.config import load_config
+from sot_builder.project import load_project
+
+BROKEN = Path(__file__).resolve().parents[2] / "examples" / "broken-registry"
+
+
+def test_a_child_sends_its_result_back():
+    big = ["x" * 100] * 5000  # far more than a pipe holds at once
+    child = forking.start(lambda: (os.getpid(), big))
+    pid, value = forking.collect(child)
+    assert pid != os.getpid() and value == big
+
+
+def test_a_failing_child_gives_none():
+    def fail():
+        raise ValueError("no")
+
+    assert forking.collect(forking.start(fail)) is None
+    assert forking.collect(forking.start(lambda: os._exit(3))) is None
+    assert forking.collect(None) is None
+
+
+def test_rules_shared_with_a_child_give_the_same_diagnostics(monkeypatch):
+    config = load_config(BROKEN)
+    rules = engine.active_rules(config.values)
+    alone = engine.run(load_project(config, use_cache=False), rules, jobs=1)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_LINES", 0)
+    shared = engine.run(load_project(config, use_cache=False), rules, jobs=2)
+    assert len(alone) >= 15 and alone == shared
+    assert {d.code[:4] for d in shared} >= {"SOT1", "SOT2"}  # both processes found some
+
+
+def test_rules_of_a_failed_child_run_here(monkeypatch):
+    config = load_config(BROKEN)
+    rules = engine.active_rules(config.values)
+    alone = engine.run(load_project(config, use_cache=False), rules, jobs=1)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_LINES", 0)
+    monkeypatch.setattr(forking, "start", lambda work: forking.Child(os.getpid(), -1))  # an unusable pipe
+    assert engine.run(load_project(config, use_cache=False), rules, jobs=2) == alone
