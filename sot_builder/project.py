@@ -271,7 +271,8 @@ def load_project(config: Config, use_cache: bool = True, jobs: int | None = None
 
     source = str(config.config_file or "defaults")
     declared = bool(config["types"])
-    registry = build_registry(config["types"] if declared else _builtin_table_types(), config.project_dir, source)
+    registry = build_registry(config["types"] if declared else _builtin_table_types(), config.project_dir, source,
+                              memo_dir=config.project_dir / str(config["cache_dir"]))
     sources = discover(config)
     documents = parse_all(config, registry, sources, use_cache=use_cache, jobs=jobs)
     if not declared:

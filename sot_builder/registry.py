@@ -348,7 +348,7 @@ def _in_item(c: str, op: Any, av: Any, C: Any) -> bool:
     return False
 
 
-def load_definition_file(path: Path) -> dict:
+def load_definition_file(path: Path, validate: bool = True) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -364,7 +364,10 @@ def load_definition_file(path: Path) -> dict:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         line = line + 1 if line is not None else getattr(exc, "lineno", None)
         raise SotbError(f"cannot parse type definition: {str(exc).splitlines()[0]}", str(path), line)
-    validate_definition(data, str(path))
+    if validate:
+        validate_definition(data, str(path))
+    elif not isinstance(data, dict):
+        raise SotbError("invalid type definition at /: the file must hold a mapping of keys to values", str(path))
     return data
 
 
@@ -411,22 +414,27 @@ def make_type(data: dict, source: str) -> TypeDef:
     )
 
 
-def build_registry(types_config: dict[str, Any], base_dir: Path, source: str) -> Registry:
+def build_registry(types_config: dict[str, Any], base_dir: Path, source: str,
+                   memo_dir: Path | None = None) -> Registry:
     """Build the project's registry from `[tool.sotb.types]`.
 
     Each key is a prefix; its value is a table of overrides on top of the
     built-in definition of that prefix (if any) or of the file named by
-    `definition` (relative to the config file).
+    `definition` (relative to the config file). With `memo_dir`, a marker there
+    remembers that exactly these definitions passed the JSON Schema, so the
+    next run neither imports jsonschema nor validates them again.
     """
     builtins = builtin_definitions()
     reg = Registry()
+    marker = _valid_marker(memo_dir, types_config, base_dir)
+    known_valid = marker is not None and marker.is_file()
     for prefix, spec in types_config.items():
         spec = dict(spec or {})
         where = f"{source} [types.{prefix}]"
         definition = spec.pop("definition", None)
         if definition:
             path = (base_dir / definition).resolve()
-            data = dict(load_definition_file(path))
+            data = dict(load_definition_file(path, validate=not known_valid))
             where = str(definition)
         elif prefix in builtins:
             data = dict(builtins[prefix])
@@ -435,14 +443,48 @@ def build_registry(types_config: dict[str, Any], base_dir: Path, source: str) ->
             data = {"prefix": prefix, "title": spec.get("title", prefix)}
         data.update(spec)
         data["prefix"] = prefix
-        if spec or definition or prefix not in builtins:
-            validate_definition(data, where)  # shipped definitions are validated by the tests
+        if spec or definition or prefix not in builtins:  # shipped definitions are validated by the tests
+            if known_valid:
+                _check_semantics(data, where)
+            else:
+                validate_definition(data, where)
         t = make_type(data, where)
         for p in t.prefixes:
             if p in reg.types:
                 raise SotbError(f"prefix {p} is defined twice in [types]", source)
             reg.types[p] = t
+    if marker is not None and not known_valid:
+        _remember(marker)
     return reg
+
+
+def _valid_marker(memo_dir: Path | None, types_config: dict[str, Any], base_dir: Path) -> Path | None:
+    """The marker that these type definitions (and the files they name) passed validation."""
+    import hashlib
+
+    from sot_builder import __version__
+
+    if memo_dir is None:
+        return None
+    h = hashlib.blake2b(digest_size=12)
+    h.update(__version__.encode() + json.dumps(types_config, sort_keys=True, default=str).encode())
+    for spec in types_config.values():
+        if isinstance(spec, dict) and spec.get("definition"):
+            try:
+                h.update((base_dir / str(spec["definition"])).read_bytes())
+            except OSError:
+                return None  # loading it reports the problem
+    return memo_dir / f"types-valid-{h.hexdigest()}"
+
+
+def _remember(marker: Path) -> None:
+    try:
+        if marker.parent.is_dir():
+            for old in marker.parent.glob("types-valid-*"):
+                old.unlink()
+            marker.touch()
+    except OSError:
+        pass
 
 
 def required_fields(t: TypeDef) -> list[FieldDef]:
