@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -49,8 +50,7 @@ class Project:
     documents: list[Document]
     load_problems: list[Diagnostic] = field(default_factory=list)
     by_path: dict[str, Document] = field(default_factory=dict)
-    definitions: dict[str, list[Entry]] = field(default_factory=dict)
-    refs_to: dict[str, list[Ref]] = field(default_factory=dict)
+    definitions: dict[str, tuple[Entry, ...]] = field(default_factory=dict)  # ID -> its entries
     checked_paths: dict[str, bool] = field(default_factory=dict)  # paths asked about by exists()
     memos: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -60,16 +60,21 @@ class Project:
     def reindex(self) -> None:
         self.memos.clear()
         self.by_path = {d.path: d for d in self.documents}
-        defs: dict[str, list[Entry]] = defaultdict(list)
-        refs_to: dict[str, list[Ref]] = defaultdict(list)
+        defs: dict[str, tuple[Entry, ...]] = {}
         for doc in self.documents:
             for e in doc.entries:
-                defs[e.id].append(e)
-            for r in doc.refs:
-                if r.target:
-                    refs_to[r.target].append(r)
-        self.definitions = dict(defs)
-        self.refs_to = dict(refs_to)
+                found = defs.get(e.id)
+                defs[e.id] = (e,) if found is None else (*found, e)
+        self.definitions = defs
+
+    @property
+    def refs_to(self) -> dict[str, list[Ref]]:
+        """ID -> every reference to it, in document order; built when first asked for."""
+        return self.memo("refs_to", _refs_to)
+
+    def referenced(self) -> set[str]:
+        """Every ID some reference names; callers must not change it."""
+        return self.memo("referenced", _referenced)
 
     @property
     def root_rel(self) -> str:
@@ -158,6 +163,26 @@ def _link_groups(project: Project) -> list[LinkGroup]:
                 group = groups[ref.file] = LinkGroup(doc, ref.file, path, inside, [])
             group.refs.append(ref)
         out.extend(groups.values())
+    return out
+
+
+def _refs_to(project: Project) -> dict[str, list[Ref]]:
+    refs_to: dict[str, list[Ref]] = defaultdict(list)
+    for doc in project.documents:
+        for r in doc.refs:
+            if r.target:
+                refs_to[r.target].append(r)
+    return dict(refs_to)
+
+
+_TARGET = attrgetter("target")
+
+
+def _referenced(project: Project) -> set[str]:
+    out: set[str] = set()
+    for doc in project.documents:
+        out.update(map(_TARGET, doc.refs))
+    out.discard("")
     return out
 
 

@@ -71,8 +71,8 @@ def unknown_prefix(project, r: Rule) -> Iterator[Diagnostic]:
     hint = "; add it to [tool.sotb.types] or run `sotb init`"
     seen: set[tuple[str, int, str]] = set()
     # referenced IDs of unregistered prefixes that no entry defines: usually none at all
-    unknown = {ident for ident in project.refs_to
-               if reg.get(ident.split("-", 1)[0]) is None and ident not in project.definitions}
+    unknown = {ident for ident in project.referenced() - project.definitions.keys()
+               if reg.get(ident.split("-", 1)[0]) is None}
     for doc in project.documents:
         for e in doc.entries:
             if reg.get(e.prefix) is None:

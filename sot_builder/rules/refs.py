@@ -105,7 +105,7 @@ def undefined_id(project, r: Rule) -> Iterator[Diagnostic]:
     bare_ok = project.config["bare_references"]
     foreign = _foreign_check(project)
     candidates: dict[str, list[str]] = {}  # prefix -> defined IDs starting with it
-    undefined = {ident for ident in project.refs_to if ident not in defs and reg.get(_prefix(ident))}
+    undefined = {ident for ident in project.referenced() - defs.keys() if reg.get(_prefix(ident))}
     if not undefined:
         return
     for doc in project.documents:
@@ -352,7 +352,7 @@ def placeholder_target(project, r: Rule) -> Iterator[Diagnostic]:
     ```
     """
     stubs = {ident: e for ident, e in project.first_definitions().items()
-             if e.placeholders and ident in project.refs_to}
+             if e.placeholders and ident in project.referenced()}
     if not stubs:
         return
     for doc in project.documents:
@@ -402,49 +402,21 @@ def deprecated_target(project, r: Rule) -> Iterator[Diagnostic]:
 
     Good: it lists the entry that superseded BR-005, `[BR-009](#br-009-refund-window)`.
     """
-    deprecated = {ident: e for ident, e in project.first_definitions().items()
-                  if e.deprecated and ident in project.refs_to}
+    deprecated = {ident: e for ident, e in project.first_definitions().items() if e.deprecated}
     if not deprecated:
         return
-    found = _entry_refs_to(project, deprecated)
-    sources: dict[str, dict[str, Entry]] = {}  # per file: its entries by ID (the last of an ID wins)
-    for doc, ref in found:
-        if doc.role != "sot":
-            continue
-        if doc.path not in sources:
-            sources[doc.path] = {e.id: e for e in doc.entries}
-        src = sources[doc.path].get(ref.source)
-        if src is None or src.deprecated:
-            continue
-        target = deprecated[ref.target]
-        yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target,), id=ref.target, title=target.title)
-
-
-def _entry_refs_to(project, targets: dict[str, Entry]) -> list[tuple[Document, Ref]]:
-    """(document, reference) for each reference to one of `targets` made inside another entry.
-
-    The documents are found through the entries the references name as their source
-    (`project.refs_to`), without reading every reference; when that cannot place one,
-    every file is scanned.
-    """
-    out = []
-    for ident in targets:
-        for ref in project.refs_to[ident]:
-            if not ref.source or ref.target == ref.source:
+    for doc in project.sot_documents():
+        entries: dict[str, Entry] | None = None  # the file's entries by ID (the last of an ID wins)
+        for ref in doc.refs:
+            target = deprecated.get(ref.target)
+            if target is None or not ref.source or ref.target == ref.source:
                 continue
-            holders = project.definitions.get(ref.source, ())
-            if len(holders) > 1:  # the same ID in several places: the one that holds this reference
-                holders = [e for e in holders if any(x is ref for x in e.refs)]
-            doc = project.by_path.get(holders[0].path) if len(holders) == 1 else None
-            if doc is None:
-                return _scanned_refs_to(project, targets)
-            out.append((doc, ref))
-    return out
-
-
-def _scanned_refs_to(project, targets: dict[str, Entry]) -> list[tuple[Document, Ref]]:
-    return [(doc, ref) for doc in project.documents for ref in doc.refs
-            if ref.target in targets and ref.source and ref.target != ref.source]
+            if entries is None:
+                entries = {e.id: e for e in doc.entries}
+            src = entries.get(ref.source)
+            if src is None or src.deprecated:
+                continue
+            yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target,), id=ref.target, title=target.title)
 
 
 RULES = (undefined_id, missing_file, broken_fragment, label_mismatch, wrong_description,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 from sot_builder.model import Ref
 from sot_builder.registry import Category, FieldDef, Registry, RelationDef, TypeDef
@@ -60,3 +61,31 @@ def test_relation_of_remembers_answers_by_what_they_depend_on() -> None:
 def _annotation(note: str) -> tuple[str]:
     head, colon, _ = note.partition(":")
     return (head.strip() if colon and head.strip().islower() and " " not in head.strip() else "",)
+
+
+def _example_project():
+    from sot_builder.config import load_config
+    from sot_builder.project import load_project
+
+    root = Path(__file__).resolve().parents[2] / "examples" / "broken-registry"
+    return load_project(load_config(root), use_cache=False)
+
+
+def test_reference_indexes_list_every_reference_once() -> None:
+    project = _example_project()
+    refs = [r for d in project.documents for r in d.refs if r.target]
+    assert refs, "the example has references"
+    assert project.referenced() == {r.target for r in refs}
+    assert sorted(project.refs_to) == sorted({r.target for r in refs})
+    for ident, found in project.refs_to.items():
+        assert found == [r for r in refs if r.target == ident]
+
+
+def test_definitions_list_every_entry_of_an_id_in_document_order() -> None:
+    project = _example_project()
+    entries = [e for d in project.documents for e in d.entries]
+    assert any(len(found) > 1 for found in project.definitions.values()), "the example has a duplicate"
+    for ident, found in project.definitions.items():
+        assert list(found) == [e for e in entries if e.id == ident]
+        assert project.entry(ident) is found[0]
+    assert sum(map(len, project.definitions.values())) == len(entries)
