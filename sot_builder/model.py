@@ -135,56 +135,65 @@ class ParseProblem(NamedTuple):
 
 
 class Lines(Sequence[str]):
-    """A file's lines without their terminators, kept as one string and the offsets of the lines.
+    """A file's lines without their terminators, kept as one string.
 
     It reads like a tuple of strings, in half the memory: a line is cut out of
-    the text when asked for.
+    the text when asked for (the line offsets are found on the first such ask).
     """
 
-    __slots__ = ("_text", "_starts")
+    __slots__ = ("_text", "_count", "_starts")
 
     def __init__(self, lines: Sequence[str] = ()) -> None:
         self._text = "\n".join(lines)
-        # where each line starts, and one past the end of the last line
-        self._starts = array("L", accumulate(map((1).__add__, map(len, lines)), initial=0))
+        self._count = len(lines)
+        self._starts: array | None = None
 
     @classmethod
-    def _restore(cls, text: str, starts: array) -> Lines:
+    def _restore(cls, text: str, count: int) -> Lines:
         new = cls.__new__(cls)
-        new._text, new._starts = text, starts
+        new._text, new._count, new._starts = text, count, None
         return new
 
     def __reduce__(self) -> tuple:
-        return Lines._restore, (self._text, self._starts)
+        return Lines._restore, (self._text, self._count)
 
     def __len__(self) -> int:
-        return len(self._starts) - 1
+        return self._count
+
+    def _offsets(self) -> array:
+        """Where each line starts, and one past the end of the last line."""
+        if self._starts is None:
+            lengths = map(len, self._text.split("\n")) if self._count else ()
+            self._starts = array("L", accumulate(map((1).__add__, lengths), initial=0))
+        return self._starts
 
     @overload
     def __getitem__(self, index: int) -> str: ...
     @overload
     def __getitem__(self, index: slice) -> tuple[str, ...]: ...
     def __getitem__(self, index):
-        n = len(self._starts) - 1
+        n = self._count
         if isinstance(index, slice):
             first, stop, step = index.indices(n)
             if step != 1:
                 return tuple(self[k] for k in range(first, stop, step))
             if stop <= first:
                 return ()
-            return tuple(self._text[self._starts[first]:self._starts[stop] - 1].split("\n"))
+            starts = self._offsets()
+            return tuple(self._text[starts[first]:starts[stop] - 1].split("\n"))
         if index < 0:
             index += n
         if not 0 <= index < n:
             raise IndexError("line index out of range")
-        return self._text[self._starts[index]:self._starts[index + 1] - 1]
+        starts = self._offsets()
+        return self._text[starts[index]:starts[index + 1] - 1]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._text.split("\n") if len(self._starts) > 1 else ())
+        return iter(self._text.split("\n") if self._count else ())
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Lines):
-            return self._text == other._text and len(self) == len(other)
+            return self._count == other._count and self._text == other._text
         if isinstance(other, (tuple, list)):
             return len(self) == len(other) and tuple(self) == tuple(other)
         return NotImplemented

@@ -692,8 +692,7 @@ class _Parser:
             if kind == "link":
                 parts = links.get((ident, href))
                 if parts is None:
-                    parts = links[(ident, href)] = tuple(
-                        strings.setdefault(x, x) for x in _link_parts(ident, href))
+                    parts = links[(ident, href)] = _link_parts(ident, href, strings)
                 next_link += 1
                 stop = min(link_starts[next_link], end + MAX_NOTE, starts[i + 1] - 1)
                 note = full[end:stop].strip() if stop > end else ""
@@ -734,8 +733,8 @@ class _Parser:
                 self.entries[k]["placeholders"].append((m.group(0), i + 1))
 
 
-def _link_parts(label: str, href: str) -> tuple[str, str, str, str, str]:
-    """(target ID, label, href, file, fragment) of a link `[label](href)`."""
+def _link_parts(label: str, href: str, strings: dict[str, str]) -> tuple[str, str, str, str, str]:
+    """(target ID, label, href, file, fragment) of a link `[label](href)`, each string once per load."""
     file, _, fragment = href.partition("#")
     external = "://" in file or file.startswith(("mailto:", "tel:", "data:"))
     if not external and "%" in file:
@@ -745,7 +744,9 @@ def _link_parts(label: str, href: str) -> tuple[str, str, str, str, str]:
     else:
         idm = ID_RE.search(_mask_ranges(label)) if "-" in label else None
         target = idm.group(0) if idm else (fragment_id(fragment) if not external else "")
-    return target, label, href, file, fragment
+    keep = strings.setdefault
+    label = keep(label, label)
+    return keep(target, target), label, href, keep(file, file), keep(fragment, fragment)
 
 
 def _code_spans(text: str) -> list[tuple[int, int, int, int]]:
