@@ -644,6 +644,8 @@ class _Parser:
             text = _blank(text, spans)
             spans = []
         if "](" in text or "][" in text:
+            kept: list[str] = []  # the text with every link blanked out, built as links are found
+            pos = 0
             for m in _LINK_RE.finditer(text):
                 href = m.group(2)
                 if href.startswith("<") and href.endswith(">"):
@@ -654,6 +656,10 @@ class _Parser:
                     start -= 1
                 hits.append((start, "link", m.group(1), end, href, image))
                 spans.append((start, end))
+                kept.append(text[pos:start])
+                kept.append(" " * (end - start))
+                pos = end
+            n_inline = len(spans)
             if self.refdefs and "][" in text:
                 inline_spans = list(spans)  # sorted, not overlapping
                 inline_starts = [a for a, _ in inline_spans]
@@ -664,7 +670,11 @@ class _Parser:
                         hits.append((m.start(), "link", m.group(2), m.end(), self.refdefs[key],
                                      bool(m.group(1))))
                         spans.append(m.span())
-            text = _blank(text, spans)
+            if len(spans) > n_inline:  # reference-style links too
+                text = _blank(text, spans)
+            else:
+                kept.append(text[pos:])
+                text = "".join(kept)
         bare = list(ID_RE.finditer(text))
         in_range = _range_ends(text, bare)
         for k, m in enumerate(bare):
