@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import unquote
 
 from sot_builder.diagnostics import Diagnostic, Severity
@@ -263,14 +264,52 @@ def _words(text: str) -> set[str]:
     return {w for w in _WORD_RE.findall(text.lower()) if w not in _STOP}
 
 
-def _title_words(project) -> tuple[dict[str, set[str]], dict[str, list[tuple[Entry, set[str]]]]]:
-    """(ID -> title words of its first entry, prefix -> [(entry, title words of its ID)])."""
+MATCH = 0.75  # a description this close to another entry's title (Jaccard similarity) names it
+
+
+class _Titles(NamedTuple):
+    """The title words of every entry, and which entries of a prefix have each word."""
+
+    words: dict[str, set[str]]  # ID -> title words of its first entry
+    by_prefix: dict[str, list[tuple[Entry, set[str]]]]  # prefix -> [(entry, title words of its ID)]
+    postings: dict[str, dict[str, list[int]]]  # prefix -> word -> indexes in by_prefix[prefix]
+
+
+def _title_words(project) -> _Titles:
     by_prefix: dict[str, list[tuple[Entry, set[str]]]] = {}
     title_words: dict[str, set[str]] = {}
+    postings: dict[str, dict[str, list[int]]] = {}
     for e in project.entries():
         words = title_words.setdefault(e.id, _words(e.title))
-        by_prefix.setdefault(e.prefix, []).append((e, words))
-    return title_words, by_prefix
+        same = by_prefix.setdefault(e.prefix, [])
+        having = postings.setdefault(e.prefix, {})
+        for w in words:
+            having.setdefault(w, []).append(len(same))
+        same.append((e, words))
+    return _Titles(title_words, by_prefix, postings)
+
+
+def _best_match(titles: _Titles, prefix: str, note: set[str], skip: str) -> tuple[Entry | None, float]:
+    """The first entry of `prefix` (other than ID `skip`) whose title words are most like
+    `note`, when its score reaches MATCH (otherwise some entry scoring less, or None).
+
+    Only entries sharing a word with the note's rarest words are compared: one scoring
+    MATCH shares at least ceil(MATCH * len(note)) of its words, so one of any
+    len(note) - that + 1 of them.
+    """
+    postings = titles.postings.get(prefix, {})
+    shared = math.ceil(MATCH * len(note))
+    rarest = sorted(note, key=lambda w: len(postings.get(w, ())))[: len(note) - shared + 1]
+    entries = titles.by_prefix.get(prefix, [])
+    best, best_score = None, 0.0
+    for k in sorted({k for w in rarest for k in postings.get(w, ())}):  # in entry order
+        e, words = entries[k]
+        if e.id == skip:
+            continue
+        score = _similarity(note, words)
+        if score > best_score:
+            best, best_score = e, score
+    return best, best_score
 
 
 def _similarity(a: set[str], b: set[str]) -> float:
@@ -315,18 +354,12 @@ def wrong_description(project, r: Rule) -> Iterator[Diagnostic]:
             note = _words(ref.note)
             if len(note) < 2:
                 continue
-            title_words, by_prefix = project.memo("refs.title_words", _title_words)
-            own = _similarity(note, title_words[target.id])
+            index = project.memo("refs.title_words", _title_words)
+            own = _similarity(note, index.words[target.id])
             if own >= 0.34:
                 continue
-            best, best_score = None, 0.0
-            for e, words in by_prefix.get(target.prefix, ()):
-                if e.id == target.id:
-                    continue
-                score = _similarity(note, words)
-                if score > best_score:
-                    best, best_score = e, score
-            if best is not None and best_score >= 0.75 and best_score - own >= 0.5:
+            best, best_score = _best_match(index, target.prefix, note, target.id)
+            if best is not None and best_score >= MATCH and best_score - own >= 0.5:
                 yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target, best.id), id=ref.target,
                              note=ref.note, other=best.id, other_title=best.title, title=target.title)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from sot_builder.model import Ref
+from sot_builder.model import Entry, Ref
 from sot_builder.registry import Category, FieldDef, Registry, RelationDef, TypeDef
 from sot_builder.rules.ids import category_holder
+from sot_builder.rules.refs import MATCH, _best_match, _similarity, _title_words
 
 
 def test_category_holder_agrees_with_every_category() -> None:
@@ -89,3 +90,35 @@ def test_definitions_list_every_entry_of_an_id_in_document_order() -> None:
         assert list(found) == [e for e in entries if e.id == ident]
         assert project.entry(ident) is found[0]
     assert sum(map(len, project.definitions.values())) == len(entries)
+
+
+def test_best_description_match_agrees_with_comparing_every_title() -> None:
+    """Comparing only entries that share one of the note's rarest words finds the same best
+    match as comparing every entry, whenever that match is close enough to be reported."""
+    rng = random.Random(11)
+    vocab = [f"w{k}" for k in range(12)]
+    entries = [Entry(f"BR-{n:03d}", "BR", "", n, " ".join(rng.sample(vocab, rng.randint(0, 4))),
+                     "SoT/SoT.BUSINESS_RULES.md", n, 1, n, 2, "") for n in range(1, 150)]
+    index = _titles_of(entries)
+    reported = 0
+    for _ in range(2000):
+        note = set(rng.sample(vocab, rng.randint(2, 5)))
+        skip = rng.choice(entries).id
+        expected, expected_score = None, 0.0
+        for e, words in index.by_prefix["BR"]:
+            score = _similarity(note, words)
+            if e.id != skip and score > expected_score:
+                expected, expected_score = e, score
+        best, score = _best_match(index, "BR", note, skip)
+        if expected_score >= MATCH:
+            reported += 1
+            assert (best, score) == (expected, expected_score), (note, skip)
+        else:
+            assert score < MATCH
+    assert reported > 50
+
+
+def _titles_of(entries: list[Entry]):
+    from types import SimpleNamespace
+
+    return _title_words(SimpleNamespace(entries=lambda: entries))
