@@ -22,27 +22,52 @@ def _prefix(ident: str) -> str:
     return ident.split("-", 1)[0]
 
 
-def close_match(word: str, candidates: Iterable[str], cutoff: float) -> str | None:
+class Candidates:
+    """Strings to find the closest of, grouped by length: sorted once, searched many times."""
+
+    def __init__(self, strings: Iterable[str]) -> None:
+        by_length: dict[int, list[str]] = {}
+        for x in strings:
+            by_length.setdefault(len(x), []).append(x)
+        self.by_length = {n: sorted(xs, reverse=True) for n, xs in by_length.items()}
+
+
+def close_match(word: str, candidates: Iterable[str] | Candidates, cutoff: float) -> str | None:
     """The one `difflib.get_close_matches(word, candidates, 1, cutoff)` finds, or None.
 
     Same answer, found faster: candidates are tried from the most promising length down, and
     those whose upper bounds (length, then letters) cannot beat the best so far are skipped.
     """
+    if not isinstance(candidates, Candidates):
+        candidates = Candidates(candidates)
     matcher = difflib.SequenceMatcher()
     matcher.set_seq2(word)
     n = len(word)
-    by_bound = sorted(((_length_bound(len(x), n), x) for x in candidates), reverse=True)
+    letters = [(c, word.count(c)) for c in set(word)]
+    lengths = sorted(((_length_bound(k, n), k) for k in candidates.by_length), reverse=True)
     best: tuple[float, str] | None = None
-    for bound, x in by_bound:
+    for bound, k in lengths:
         if bound < cutoff or (best is not None and bound < best[0]):
             break  # the bounds of the rest are no higher
-        matcher.set_seq1(x)
-        quick = matcher.quick_ratio()
-        if quick < cutoff or (best is not None and quick < best[0]):
-            continue
-        score = matcher.ratio()
-        if score >= cutoff and (best is None or (score, x) > best):
-            best = (score, x)  # ties go to the greater string, as in difflib
+        floor = cutoff if best is None else max(cutoff, best[0])
+        hopeful = []  # (upper bound of the score, candidate), for those that may reach `floor`
+        for x in candidates.by_length[k]:
+            # SequenceMatcher.quick_ratio(): the letters the two have in common, counted here
+            common = 0
+            for c, m in letters:
+                found = x.count(c)
+                common += found if found < m else m  # noqa: FURB136 (faster than min())
+            quick = 2.0 * common / (k + n)
+            if quick >= floor:
+                hopeful.append((quick, x))
+        hopeful.sort(reverse=True)  # the most promising first: the best so far rises soonest
+        for quick, x in hopeful:
+            if best is not None and quick < best[0]:
+                break  # the bounds of the rest are no higher
+            matcher.set_seq1(x)
+            score = matcher.ratio()
+            if score >= cutoff and (best is None or (score, x) > best):
+                best = (score, x)  # ties go to the greater string, as in difflib
     return best[1] if best is not None else None
 
 
@@ -105,7 +130,8 @@ def undefined_id(project, r: Rule) -> Iterator[Diagnostic]:
     defs = project.definitions
     bare_ok = project.config["bare_references"]
     foreign = _foreign_check(project)
-    candidates: dict[str, list[str]] = {}  # prefix -> defined IDs starting with it
+    candidates: dict[str, Candidates] = {}  # prefix -> defined IDs starting with it
+    hints: dict[str, str] = {}  # undefined ID -> its hint
     undefined = {ident for ident in project.referenced() - defs.keys() if reg.get(_prefix(ident))}
     if not undefined:
         return
@@ -118,11 +144,13 @@ def undefined_id(project, r: Rule) -> Iterator[Diagnostic]:
                 continue
             if foreign(doc, ref):
                 continue  # `P:BR-003` names another registry's entry (SOT211 checks it)
-            prefix = _prefix(ident)
-            if prefix not in candidates:
-                candidates[prefix] = [i for i in defs if i.startswith(prefix)]
-            close = close_match(ident, candidates[prefix], 0.8)
-            hint = f"; did you mean {close}?" if close is not None else ""
+            hint = hints.get(ident)
+            if hint is None:
+                prefix = _prefix(ident)
+                if prefix not in candidates:
+                    candidates[prefix] = Candidates(i for i in defs if i.startswith(prefix))
+                close = close_match(ident, candidates[prefix], 0.8)
+                hint = hints[ident] = f"; did you mean {close}?" if close is not None else ""
             yield r.diag(doc.path, ref.line, ref.column, ids=(ident,), id=ident, hint=hint)
 
 
@@ -214,11 +242,31 @@ def _find_doubtful_fragments(project) -> list[tuple[LinkGroup, Document, list[Re
 
 
 def _suggest(project, target: Document, ref: Ref) -> str:
-    wanted = ref.target or fragment_id(ref.fragment.lower())
-    for e in target.entries:
-        if e.id == wanted and e.anchor:
-            return e.anchor
-    return close_match(ref.fragment.lower(), target.anchors, 0.6) or ""
+    """The anchor a broken fragment should be: the named entry's, else the closest one."""
+    frag = ref.fragment.lower()
+    wanted = ref.target or fragment_id(frag)
+    known = project.memo("refs.suggest", lambda _: {})  # document path -> _Suggestions
+    found = known.get(target.path)
+    if found is None:
+        found = known[target.path] = _Suggestions(target)
+    anchor = found.entry_anchors.get(wanted)
+    if anchor is None:
+        anchor = found.closest.get(frag)
+        if anchor is None:
+            anchor = found.closest[frag] = close_match(frag, found.anchors, 0.6) or ""
+    return anchor
+
+
+class _Suggestions:
+    """What broken fragments into one document are compared with, found once."""
+
+    def __init__(self, doc: Document) -> None:
+        self.entry_anchors: dict[str, str] = {}  # ID -> anchor of the first entry of it that has one
+        for e in doc.entries:
+            if e.anchor:
+                self.entry_anchors.setdefault(e.id, e.anchor)
+        self.anchors = Candidates(doc.anchors)
+        self.closest: dict[str, str] = {}  # fragment -> closest anchor ("" = none)
 
 
 @rule("SOT204", "label-mismatch", Severity.ERROR,

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import difflib
 import random
 from pathlib import Path
 
 from sot_builder.model import Entry, Ref
 from sot_builder.registry import Category, FieldDef, Registry, RelationDef, TypeDef
 from sot_builder.rules.ids import category_holder
-from sot_builder.rules.refs import MATCH, _best_match, _similarity, _title_words
+from sot_builder.rules.refs import (
+    MATCH,
+    Candidates,
+    _best_match,
+    _similarity,
+    _title_words,
+    close_match,
+)
 
 
 def test_category_holder_agrees_with_every_category() -> None:
@@ -122,3 +130,16 @@ def _titles_of(entries: list[Entry]):
     from types import SimpleNamespace
 
     return _title_words(SimpleNamespace(entries=lambda: entries))
+
+
+def test_close_match_finds_what_difflib_finds() -> None:
+    rng = random.Random(3)
+    for _ in range(400):
+        alphabet = rng.choice(["ab", "abc-", "api-0123", "xyz-19"])
+        pool = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(40)]
+        word = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 10)))
+        cutoff = rng.choice([0.0, 0.6, 0.8])
+        found = difflib.get_close_matches(word, pool, 1, cutoff)
+        expected = found[0] if found else None
+        assert close_match(word, pool, cutoff) == expected, (word, pool, cutoff)
+        assert close_match(word, Candidates(pool), cutoff) == expected
