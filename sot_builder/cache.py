@@ -8,19 +8,28 @@ it is always safe to delete and is ignored when either changes.
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import os
 import pickle
 from pathlib import Path
 
-from sot_builder import __version__, forking
+from sot_builder import __version__, collector, forking
 from sot_builder.config import Config
-from sot_builder.project import SourceFile
 from sot_builder.model import (
-    Document, Entry, Field, Heading, Lines, ParseProblem, Ref, Region, Section, Suppression, Table, TableRow,
+    Document,
+    Entry,
+    Field,
+    Heading,
+    ParseProblem,
+    Ref,
+    Region,
+    Section,
+    Suppression,
+    Table,
+    TableRow,
 )
 from sot_builder.parse import ParseMemo, ParseOptions, parse_document
+from sot_builder.project import SourceFile
 from sot_builder.registry import Registry
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024  # below this, one process is faster
@@ -134,9 +143,7 @@ def unpack(t: tuple) -> Document:
 def _parse_chunk(items: list[tuple[SourceFile, ParseOptions]]) -> dict[str, Document]:
     from sot_builder.project import read_source
 
-    was_enabled = gc.isenabled()
-    gc.disable()  # the parse allocates many small objects and no cycles
-    try:
+    with collector.paused():
         out = {}
         memo = ParseMemo()
         for src, opts in items:
@@ -150,9 +157,6 @@ def _parse_chunk(items: list[tuple[SourceFile, ParseOptions]]) -> dict[str, Docu
                 out[src.path] = Document(src.path, src.role, (), problems=(
                     ParseProblem("SOT002", "file is nested too deeply to parse", 1),))
         return out
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _cache_path(config: Config, options: dict[str, ParseOptions]) -> Path:

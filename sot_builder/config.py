@@ -170,11 +170,15 @@ def _validated_before(project_dir: Path, data: dict[str, Any]) -> bool:
 
 def _remember_valid(project_dir: Path, data: dict[str, Any]) -> None:
     """Skip the JSON Schema import next time (it is a noticeable share of a lint run)."""
+    remember_valid(_memo_path(project_dir, data), "config-valid-*")
+
+
+def remember_valid(marker: Path, family: str) -> None:
+    """Leave `marker` in its (existing) cache folder, in place of the others matching `family`."""
     try:
-        path = _memo_path(project_dir, data)
-        if path.parent.is_dir():
-            for old in path.parent.glob("config-valid-*"):
+        if marker.parent.is_dir():
+            for old in marker.parent.glob(family):
                 old.unlink()
-            path.touch()
+            marker.touch()
     except OSError:
         pass

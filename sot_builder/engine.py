@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import fnmatch
-import gc
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sot_builder import forking
+from sot_builder import collector, forking
 from sot_builder.diagnostics import Diagnostic, Severity, SotbError
 from sot_builder.model import Document, Suppression
 from sot_builder.rules import all_rules, rule_by_code
@@ -95,7 +93,7 @@ PARALLEL_MIN_LINES = 100_000  # below this, one process checks faster than two
 
 
 def run(project, rules: Sequence[Rule], jobs: int | None = None) -> list[Diagnostic]:
-    with _collector_paused():
+    with collector.paused():
         diags = _check_shared(project, rules, jobs if jobs is not None else int(project.config["jobs"] or 0))
         diags = _per_path(diags, project.config["per_path_ignores"])
         unused_rule = next((r for r in rules if r.code == UNUSED_SUPPRESSION), None)
@@ -132,19 +130,6 @@ def _check(project, rules: Sequence[Rule]) -> list[Diagnostic]:
                 d = d.with_severity(r.severity)
             diags.append(d)
     return diags
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The rules allocate many small objects and no cycles worth collecting while they run;
-    a collection would walk every object of the parsed project again and again."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _per_path(diags: list[Diagnostic], per_path: dict[str, list[str]]) -> list[Diagnostic]:

@@ -454,7 +454,9 @@ def build_registry(types_config: dict[str, Any], base_dir: Path, source: str,
                 raise SotbError(f"prefix {p} is defined twice in [types]", source)
             reg.types[p] = t
     if marker is not None and not known_valid:
-        _remember(marker)
+        from sot_builder.config import remember_valid
+
+        remember_valid(marker, "types-valid-*")
     return reg
 
 
@@ -476,15 +478,6 @@ def _valid_marker(memo_dir: Path | None, types_config: dict[str, Any], base_dir:
                 return None  # loading it reports the problem
     return memo_dir / f"types-valid-{h.hexdigest()}"
 
-
-def _remember(marker: Path) -> None:
-    try:
-        if marker.parent.is_dir():
-            for old in marker.parent.glob("types-valid-*"):
-                old.unlink()
-            marker.touch()
-    except OSError:
-        pass
 
 
 def required_fields(t: TypeDef) -> list[FieldDef]:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from sot_builder import __version__
+from sot_builder import __version__, collector
 from sot_builder.cli import set_exit
 from sot_builder.commands._common import config_option, for_display, load, use_color, write
 from sot_builder.diagnostics import Severity, SotbError
@@ -45,7 +42,7 @@ def lint(paths, fmt, strict, select, ignore, no_cache, changed_since, fix, outpu
 
         sync_project(config, write=True)
     rules = engine.active_rules(config.values, _split(select), _split(ignore))
-    with collector_paused():
+    with collector.paused():
         diags, files_checked = lintrun.lint(config, rules, use_cache=not no_cache)
     if only:
         wanted = {_project_rel(config, p) for p in only}
@@ -67,19 +64,6 @@ def lint(paths, fmt, strict, select, ignore, no_cache, changed_since, fix, outpu
     strict = config["strict"] if strict is None else strict
     failing = any(d.severity == Severity.ERROR or (strict and d.severity == Severity.WARNING) for d in diags)
     set_exit(1 if failing else 0)
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """A lint run builds millions of small objects and no garbage cycles worth the
-    collector's time: it would walk them again and again (seconds at 100,000 entries)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _for_ci(config, diags: list, workspace: str | None) -> list:
