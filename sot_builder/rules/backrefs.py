@@ -40,7 +40,6 @@ from sot_builder.rules.base import Rule, rule
 GENERIC_RELATION = "related"
 FALLBACK_SECTION = "Related"
 GENERIC_SECTIONS = ("Related", "Related IDs", "Cross-References", "See Also")
-_NOBODY: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
