@@ -1,3 +1,3 @@
-from sot_builder.cli import main
+from sot_builder.cli import run
 
-raise SystemExit(main())
+run()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 import click
 
@@ -95,6 +96,25 @@ def main(argv: list[str] | None = None) -> int:
 _EXIT: list[int] = []
 
 
+def run() -> NoReturn:
+    """The `sotb` program: main(), then exit without tearing the heap down.
+
+    A lint of a big registry leaves millions of objects that the interpreter
+    would free one by one on the way out (a tenth of the run at 10,000
+    entries). Every file sotb writes is closed by then, and nothing registers
+    exit handlers, so the output is flushed and the process ends at once.
+    """
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        code = code or 1
+    except OSError:
+        code = 2
+    os._exit(code)
+
+
 def set_exit(code: int) -> None:
     """Commands report their exit code here (click's return value is not kept)."""
     _EXIT.clear()
@@ -102,4 +122,4 @@ def set_exit(code: int) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -153,3 +153,19 @@ def test_result_cache_sees_every_change(tmp_path, monkeypatch, capsys):
     assert "SOT201" in codes()
     (tmp_path / "sotb.toml").write_text('ignore = ["SOT201"]\n' + (tmp_path / "sotb.toml").read_text())
     assert "SOT201" not in codes()
+
+
+def test_the_program_flushes_its_whole_report_before_it_exits():
+    """`sotb` ends with os._exit (no heap teardown): the report must still be complete."""
+    import json
+    import subprocess
+    import sys
+
+    broken = Path(__file__).resolve().parents[2] / "examples" / "broken-registry"
+    done = subprocess.run([sys.executable, "-m", "sot_builder", "lint", "--no-cache", "--format", "json"],
+                          cwd=broken, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert len(json.loads(done.stdout)) >= 15
+    done = subprocess.run([sys.executable, "-m", "sot_builder", "lint", "--select", "SOT999"],
+                          cwd=broken, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "SOT999" in done.stderr
