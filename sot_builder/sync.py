@@ -39,6 +39,7 @@ import hashlib
 import importlib
 import importlib.util
 import posixpath
+import os
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -95,6 +96,10 @@ def end_marker(name: str) -> str:
 
 
 # -- results ----------------------------------------------------------------------------
+DIFF_CONTEXT = 3  # unchanged lines shown around each change
+LONG_DIFF = 2000  # lines; longer files are compared without their common beginning and end
+_HUNK_RE = re.compile(r"([-+])(\d+)")
+
 @dataclass(frozen=True)
 class FileChange:
     path: str  # relative to the project dir, "/" separated
@@ -104,8 +109,19 @@ class FileChange:
     def diff(self) -> str:
         a = _split_keep(self.before.decode("utf-8", errors="replace"))
         b = _split_keep(self.after.decode("utf-8", errors="replace"))
+        # difflib slows down badly on long files whose lines repeat (blank lines,
+        # "### Related"): there, compare only what lies between the common beginning
+        # and end, with the context lines a hunk shows, and shift the line numbers back.
+        skip = keep = 0
+        if max(len(a), len(b)) > LONG_DIFF:
+            head = len(os.path.commonprefix([a, b]))
+            tail = len(os.path.commonprefix([a[head:][::-1], b[head:][::-1]]))
+            skip, keep = max(0, head - DIFF_CONTEXT), max(0, tail - DIFF_CONTEXT)
         out = []
-        for line in difflib.unified_diff(a, b, f"a/{self.path}", f"b/{self.path}"):
+        for line in difflib.unified_diff(a[skip:len(a) - keep], b[skip:len(b) - keep],
+                                         f"a/{self.path}", f"b/{self.path}", n=DIFF_CONTEXT):
+            if skip and line.startswith("@@ "):
+                line = _HUNK_RE.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + skip}", line)
             out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
         return "".join(out)
 
