@@ -1,10 +1,13 @@
-"""Where the shipped templates and schemas live (wheel or source checkout)."""
+"""Where the shipped templates and schemas live (wheel or source checkout), and fixed file names."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
+
+# The journal `sotb renumber` keeps in the SoT root while it runs; SOT112 reports one left behind.
+RENUMBER_JOURNAL = ".sotb-renumber.journal"
 
 
 def data_dir(name: str) -> Path:

@@ -36,12 +36,13 @@ from sot_builder.config import Config
 from sot_builder.diagnostics import SotbError
 from sot_builder.model import Document, Entry, Ref
 from sot_builder.parse import ID_RE, fragment_id, parse_document, split_id
+from sot_builder.paths import RENUMBER_JOURNAL
 
 if TYPE_CHECKING:
     from sot_builder.ledger import Event, Ledger
     from sot_builder.project import Project
 
-JOURNAL_NAME = ".sotb-renumber.journal"
+JOURNAL_NAME = RENUMBER_JOURNAL
 JOURNAL_FORMAT = "sotb-renumber-journal"
 NEW_SUFFIX = ".sotb-new"
 OLD_SUFFIX = ".sotb-old"

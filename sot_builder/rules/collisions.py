@@ -8,12 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sot_builder.diagnostics import Diagnostic, Severity
+from sot_builder.paths import RENUMBER_JOURNAL as JOURNAL_NAME
 from sot_builder.rules.base import Rule, rule
-
-# The journal `sotb renumber` leaves while it runs: `sot_builder.renumber.JOURNAL_NAME`, named
-# here too so that lint need not load the renumber machinery (tests/renumber/test_journal.py
-# interrupts a real renumber and expects SOT112).
-JOURNAL_NAME = ".sotb-renumber.journal"
 
 
 def _ledger(project):
