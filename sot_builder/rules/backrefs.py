@@ -108,17 +108,21 @@ def back_reference_home(reg: Registry, target_prefix: str, inverse: str,
     return names[0], tuple(names), field
 
 
-def stated_relations(entry: Entry, relation_of) -> dict[str, list[str]]:
-    """Target ID -> every relation the entry's references to it state."""
-    out: dict[str, list[str]] = {}
+def _stated(entry: Entry, relation_of) -> Iterator[tuple[str, str]]:
+    """(target ID, relation) for each reference of the entry that states a relation to another."""
     prefix, own = entry.prefix, entry.id
     for ref in entry.refs:
         target = ref.target
-        if not target or target == own:
-            continue
-        rel = relation_of(prefix, ref)
-        if not rel:
-            continue
+        if target and target != own:
+            rel = relation_of(prefix, ref)
+            if rel:
+                yield target, rel
+
+
+def stated_relations(entry: Entry, relation_of) -> dict[str, list[str]]:
+    """Target ID -> every relation the entry's references to it state."""
+    out: dict[str, list[str]] = {}
+    for target, rel in _stated(entry, relation_of):
         found = out.get(target)
         if found is None:
             out[target] = [rel]
@@ -219,16 +223,10 @@ def _stated_targets(entry: Entry, relation_of) -> tuple[tuple[str, ...], tuple[s
     order; one shared tuple when every relation it states is the generic one (the usual case)."""
     targets: list[str] = []
     generic: list[str] = []
-    prefix, own = entry.prefix, entry.id
-    for ref in entry.refs:
-        target = ref.target
-        if not target or target == own:
-            continue
-        rel = relation_of(prefix, ref)
-        if rel:
-            targets.append(target)
-            if rel == GENERIC_RELATION:
-                generic.append(target)
+    for target, rel in _stated(entry, relation_of):
+        targets.append(target)
+        if rel == GENERIC_RELATION:
+            generic.append(target)
     stated = tuple(targets)
     return stated, stated if len(generic) == len(targets) else tuple(generic)
 
