@@ -28,8 +28,8 @@ from sot_builder.model import (
     Table,
     TableRow,
 )
-from sot_builder.parse import ParseMemo, ParseOptions, parse_document
-from sot_builder.project import SourceFile
+from sot_builder.parse import ParseMemo, ParseOptions
+from sot_builder.project import SourceFile, parse_options, parse_source, read_source
 from sot_builder.registry import Registry
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024  # below this, one process is faster
@@ -42,8 +42,6 @@ def parse_all(
     use_cache: bool = True,
     jobs: int | None = None,
 ) -> list[Document]:
-    from sot_builder.project import parse_options, read_source
-
     options = {role: parse_options(config, registry, role) for role in ("sot", "readme", "registry", "doc")}
     cache_path = _cache_path(config, options) if use_cache else None
     cached = _load(cache_path) if cache_path else {}
@@ -51,7 +49,7 @@ def parse_all(
     todo: list[tuple[SourceFile, ParseOptions]] = []
     for src in sources:
         hit = cached.get(src.path)
-        if hit is not None and hit.role == src.role:
+        if hit is not None and hit.role == src.role:  # a changed file is read again to parse it
             data, _ = read_source(src)
             if data is not None and hit.sha == hashlib.blake2b(data, digest_size=16).hexdigest():
                 docs[src.path] = hit
@@ -141,22 +139,9 @@ def unpack(t: tuple) -> Document:
 
 
 def _parse_chunk(items: list[tuple[SourceFile, ParseOptions]]) -> dict[str, Document]:
-    from sot_builder.project import read_source
-
     with collector.paused():
-        out = {}
         memo = ParseMemo()
-        for src, opts in items:
-            data, problem = read_source(src)
-            if data is None:
-                out[src.path] = Document(src.path, src.role, (), problems=(problem,) if problem else ())
-                continue
-            try:
-                out[src.path] = parse_document(data, src.path, src.role, opts, memo)
-            except RecursionError:
-                out[src.path] = Document(src.path, src.role, (), problems=(
-                    ParseProblem("SOT002", "file is nested too deeply to parse", 1),))
-        return out
+        return {src.path: parse_source(src, opts, memo) for src, opts in items}
 
 
 def _cache_path(config: Config, options: dict[str, ParseOptions]) -> Path:

@@ -18,7 +18,7 @@ from sot_builder.config import Config
 from sot_builder.diagnostics import Diagnostic, Severity
 from sot_builder.model import Document, Entry, ParseProblem, Ref
 from sot_builder.navigation import Navigation, find_navigation
-from sot_builder.parse import ParseOptions, parse_document
+from sot_builder.parse import ParseMemo, ParseOptions, parse_document
 from sot_builder.registry import Registry, build_registry
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -324,11 +324,16 @@ def implied_types(documents: list[Document], config: Config) -> dict[str, dict]:
     return {p: {"file": c.most_common(1)[0][0]} for p, c in sorted(owners.items())}
 
 
-def parse_source(src: SourceFile, options: ParseOptions) -> Document:
+def parse_source(src: SourceFile, options: ParseOptions, memo: ParseMemo | None = None) -> Document:
+    """Read and parse one file; a file that cannot be read gives a document with its problem."""
     data, problem = read_source(src)
     if problem is not None or data is None:
         return Document(path=src.path, role=src.role, lines=(), problems=(problem,) if problem else ())
-    return parse_document(data, src.path, src.role, options)
+    try:
+        return parse_document(data, src.path, src.role, options, memo)
+    except RecursionError:
+        return Document(path=src.path, role=src.role, lines=(), problems=(
+            ParseProblem("SOT002", "file is nested too deeply to parse", 1),))
 
 
 def problem_diagnostics(doc: Document) -> list[Diagnostic]:
