@@ -604,10 +604,9 @@ class _Parser:
             table["heading"], table["heading_line"],
         ))
 
-    # -- inline: links, IDs, code spans -----------------------------------------
-    def mark(self, lineno: int, line: str, table: bool = False, field: str = "",
-             skip: str = "", owner: int = -1) -> None:
-        """Record a line's visible text and context for the inline pass."""
+    # -- lines the inline pass treats specially ---------------------------------
+    def mark(self, lineno: int, line: str, table: bool = False, skip: str = "", owner: int = -1) -> None:
+        """Record a line whose visible text or context differs from the default for the inline pass."""
         if skip:
             at = line.find(skip)
             if at >= 0:
@@ -615,8 +614,6 @@ class _Parser:
         self.visible[lineno - 1] = line
         if table:
             self.table_lines.add(lineno)
-        if field:
-            self.line_field[lineno] = field
         if owner >= 0:
             self.line_owner[lineno] = owner
 

@@ -364,10 +364,8 @@ def load_definition_file(path: Path, validate: bool = True) -> dict:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         line = line + 1 if line is not None else getattr(exc, "lineno", None)
         raise SotbError(f"cannot parse type definition: {str(exc).splitlines()[0]}", str(path), line)
-    if validate:
+    if validate:  # False only for bytes that passed before (see build_registry)
         validate_definition(data, str(path))
-    elif not isinstance(data, dict):
-        raise SotbError("invalid type definition at /: the file must hold a mapping of keys to values", str(path))
     return data
 
 
