@@ -106,6 +106,14 @@ class ParseMemo:
 
     def __init__(self) -> None:
         self.strings: dict[str, str] = {}
+        self.numbers: list[int] = [0]  # numbers[k] is k: one int object per line number
+
+    def line_numbers(self, count: int) -> list[int]:
+        """The shared ints 0..count: line numbers above 256 are each a separate object otherwise."""
+        numbers = self.numbers
+        if len(numbers) <= count:
+            numbers.extend(range(len(numbers), count + 1))
+        return numbers
 
 
 def split_id(text: str) -> tuple[str, str, int] | None:
@@ -216,6 +224,7 @@ class _Parser:
     # -- driver ---------------------------------------------------------------
     def run(self) -> Document:
         fm, fm_lines, body = self.frontmatter()
+        self.numbers = self.memo.line_numbers(len(self.lines) + 1)
         self.scan(body)
         entries = tuple(self.finish_entry(e) for e in self.entries)
         anchors = frozenset(h.slug for h in self.headings) | frozenset(self.explicit)
@@ -314,10 +323,11 @@ class _Parser:
         label = ""  # bold label ("**Our APIs**:") governing the list below it
         heading_text = ""
         heading_line = 0
+        numbers = self.numbers
         i = start - 1
         while i < n:
             line = lines[i]
-            lineno = i + 1
+            lineno = numbers[i + 1]
             i += 1
             # fenced code: nothing inside counts
             if fence is not None:
@@ -462,8 +472,11 @@ class _Parser:
         anchor_tags = [a.group(1) for a in _ANCHOR_RE.finditer(text)] if "<a" in text else []
         for a in anchor_tags:
             self.explicit.add(a)
+        keep = self.memo.strings.setdefault
         slug = self.slugger(text)
+        slug = keep(slug, slug)
         stripped = text.strip()
+        stripped = keep(stripped, stripped)
         self.headings.append(_new(Heading, (level, stripped, lineno, slug, explicit)))
         stack = self.stack
         while stack and stack[-1][0] >= level:
@@ -479,7 +492,7 @@ class _Parser:
         entry = self.cur
         if entry is not None:
             # a sub-heading inside an entry starts a section
-            entry["sections"].append([self.memo.strings.setdefault(stripped, stripped), level, lineno, 0])
+            entry["sections"].append([stripped, level, lineno, 0])
             return
         if m:
             title = m.group(5).strip()
@@ -508,7 +521,7 @@ class _Parser:
         if e is not None and (level == 0 or level <= e["level"]):
             while last_line > e["line"] and not self.lines[last_line - 1].strip(" -\t"):
                 last_line -= 1
-            e["end"] = last_line
+            e["end"] = self.numbers[last_line]
             self.cur = None
             self.close_sections(e, last_line)
 
@@ -517,7 +530,7 @@ class _Parser:
         for k, s in enumerate(secs):
             if s[3] == 0:
                 nxt = [t for t in secs[k + 1 :] if t[1] <= s[1]]
-                s[3] = nxt[0][2] - 1 if nxt else last_line
+                s[3] = self.numbers[nxt[0][2] - 1] if nxt else last_line
 
     def add_anchor(self, anchor: str) -> None:
         e = self.cur
@@ -549,6 +562,7 @@ class _Parser:
         if not m and not bare:
             return (label if _LIST_RE.match(line) else ""), ""
         name = (m or bare).group(1).strip()  # type: ignore[union-attr]
+        name = self.memo.strings.setdefault(name, name)
         value = m.group(2).strip() if m else ""
         col = line.find("**") + 1
         if not value and lineno < len(self.lines):
@@ -557,10 +571,8 @@ class _Parser:
                 value = nxt.strip()
         if e is not None:
             section = e["sections"][-1][0] if e["sections"] else ""
-            strings = self.memo.strings
             value = value.rstrip("\\").strip()
-            e["fields"].append(_new(Field, (
-                strings.setdefault(name, name), strings.setdefault(value, value), lineno, col, section)))
+            e["fields"].append(_new(Field, (name, self.memo.strings.setdefault(value, value), lineno, col, section)))
         return (name if not (m and m.group(2).strip()) else ""), name
 
     # -- tables ---------------------------------------------------------------
@@ -683,11 +695,11 @@ class _Parser:
         entry_refs: list[list[Ref]] = [e["refs"] for e in self.entries]
         ids = [e["id"] for e in self.entries]
         line_owner, line_field, table_lines = self.line_owner, self.line_field, self.table_lines
-        strings, refs = self.memo.strings, self.refs
+        strings, refs, numbers = self.memo.strings, self.refs, self.numbers
         new = tuple.__new__
         for pos, kind, ident, end, href, image in hits:
             i = bisect_right(starts, pos) - 1
-            lineno = i + 1
+            lineno = numbers[i + 1]
             col = pos - starts[i] + 1
             k = owner[i]
             sec = section[i]
@@ -750,7 +762,7 @@ def _link_parts(label: str, href: str, strings: dict[str, str]) -> tuple[str, st
         target = idm.group(0) if idm else (fragment_id(fragment) if not external else "")
     keep = strings.setdefault
     label = keep(label, label)
-    return keep(target, target), label, href, keep(file, file), keep(fragment, fragment)
+    return keep(target, target), label, keep(href, href), keep(file, file), keep(fragment, fragment)
 
 
 def _code_spans(text: str) -> list[tuple[int, int, int, int]]:
