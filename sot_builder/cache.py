@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import os
 import pickle
+from collections.abc import Iterator
 from pathlib import Path
 
 from sot_builder import __version__, collector, forking
@@ -65,14 +66,14 @@ def parse_all(
 def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int) -> dict[str, Document]:
     """Parse `todo`; big inputs are shared between this process and forked children.
 
-    Each process reads the files of its share (so no file's bytes are held
-    longer than its parse), and a child sends its documents back pickled. A
-    child that fails is replaced by parsing its share here.
+    Each process reads the files of its share, so no file's bytes are held
+    longer than its parse. A child pickles each document as soon as it is
+    parsed and sends them all when its share is done; this process unpacks
+    them one at a time once its own share is done. Documents a failed child
+    did not send are parsed here.
     """
     sizes = {src.path: _size(src) for src, _ in todo}
-    # Measured on two cores at 10,000 entries: two processes parsed no faster than one
-    # (both slow down as they allocate), so the parse is shared only when asked for.
-    workers = min(jobs or 1, len(todo), 4)
+    workers = min(jobs or forking.cores(), len(todo), 4)
     if workers <= 1 or sum(sizes.values()) < PARALLEL_MIN_BYTES or not hasattr(os, "fork"):
         return _parse_chunk(todo)
     chunks: list[list] = [[] for _ in range(workers)]
@@ -81,12 +82,17 @@ def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int) -> dict[
         k = loads.index(min(loads))
         chunks[k].append(item)
         loads[k] += sizes[item[0].path]
-    children = [forking.start(lambda c=chunk: [pack(d) for d in _parse_chunk(c).values()])
-                for chunk in chunks[1:]]
-    out = _parse_chunk(chunks[0])
-    for chunk, child in zip(chunks[1:], children):
-        packed = forking.collect(child)
-        out.update({t[0]: unpack(t) for t in packed} if packed is not None else _parse_chunk(chunk))
+    with collector.paused():
+        children = [forking.start(lambda c=chunk: map(pack, _parse_each(c)), stream=True)
+                    for chunk in chunks[1:]]
+        memo = ParseMemo()
+        out = _parse_chunk(chunks[0], memo)
+        for chunk, child in zip(chunks[1:], children):
+            for packed in forking.receive(child):
+                out[packed[0]] = unpack(packed, memo)
+            missing = [item for item in chunk if item[0].path not in out]
+            if missing:
+                out.update(_parse_chunk(missing, memo))
     return out
 
 
@@ -115,11 +121,21 @@ def pack(doc: Document) -> tuple:
     )
 
 
-def unpack(t: tuple) -> Document:
+def unpack(t: tuple, memo: ParseMemo | None = None) -> Document:
+    """The Document `pack` made `t` from.
+
+    With `memo`, the strings and line numbers most repeated across files (those of
+    references and headings) are shared with the documents already loaded through
+    it, as if they had been parsed here.
+    """
     new = tuple.__new__
-    refs = tuple(new(Ref, r) for r in t[11])
+    refs = tuple(new(Ref, r) for r in t[11]) if memo is None else _shared_refs(t[11], memo)
+    headings = tuple(new(Heading, h) for h in t[7]) if memo is None else _shared_headings(t[7], memo)
+    nums = memo.line_numbers(len(t[2])) if memo is not None else None
     entries = []
     for head, fields, sections, ref_ids, deprecated, placeholders, in_dep in t[10]:
+        if nums is not None:
+            fields = [(name, value, nums[line], col, sec) for name, value, line, col, sec in fields]
         entries.append(new(Entry, head + (
             tuple(new(Field, f) for f in fields), tuple(new(Section, s) for s in sections),
             tuple(refs[k] for k in ref_ids if k >= 0), deprecated, placeholders, in_dep,
@@ -130,7 +146,7 @@ def unpack(t: tuple) -> Document:
     )
     return Document(
         path=t[0], role=t[1], lines=t[2], newline=t[3], frontmatter=t[4], frontmatter_lines=t[5],
-        body_start=t[6], headings=tuple(new(Heading, h) for h in t[7]), anchors=t[8],
+        body_start=t[6], headings=headings, anchors=t[8],
         explicit_anchors=t[9], entries=tuple(entries), refs=refs, tables=tables,
         regions=tuple(new(Region, r) for r in t[13]),
         suppressions=tuple(new(Suppression, s) for s in t[14]),
@@ -138,10 +154,34 @@ def unpack(t: tuple) -> Document:
     )
 
 
-def _parse_chunk(items: list[tuple[SourceFile, ParseOptions]]) -> dict[str, Document]:
+def _shared_refs(rows: tuple, memo: ParseMemo) -> tuple[Ref, ...]:
+    keep, new = memo.strings.setdefault, tuple.__new__
+    nums = memo.line_numbers(max((r[1] for r in rows), default=0))
+    return tuple(
+        new(Ref, (keep(target, target), nums[line], col, kind, keep(label, label), keep(href, href), file,
+                  keep(fragment, fragment), source, section, field, keep(note, note), image))
+        for target, line, col, kind, label, href, file, fragment, source, section, field, note, image in rows
+    )
+
+
+def _shared_headings(rows: tuple, memo: ParseMemo) -> tuple[Heading, ...]:
+    keep, new = memo.strings.setdefault, tuple.__new__
+    nums = memo.line_numbers(max((h[2] for h in rows), default=0))
+    return tuple(new(Heading, (level, keep(text, text), nums[line], keep(slug, slug), explicit))
+                 for level, text, line, slug, explicit in rows)
+
+
+def _parse_chunk(items: list[tuple[SourceFile, ParseOptions]], memo: ParseMemo | None = None,
+                 ) -> dict[str, Document]:
     with collector.paused():
-        memo = ParseMemo()
-        return {src.path: parse_source(src, opts, memo) for src, opts in items}
+        return {doc.path: doc for doc in _parse_each(items, memo)}
+
+
+def _parse_each(items: list[tuple[SourceFile, ParseOptions]], memo: ParseMemo | None = None,
+                ) -> Iterator[Document]:
+    memo = memo or ParseMemo()
+    for src, opts in items:
+        yield parse_source(src, opts, memo)
 
 
 def _cache_path(config: Config, options: dict[str, ParseOptions]) -> Path:

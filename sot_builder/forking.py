@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 
@@ -27,8 +27,14 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def start(work: Callable[[], Any]) -> Child | None:
-    """Fork a child that runs `work()` and sends back its result; None if no child could be made."""
+def start(work: Callable[[], Any], stream: bool = False) -> Child | None:
+    """Fork a child that runs `work()` and sends back its result; None if no child could be made.
+
+    With `stream`, `work()` gives an iterable and each item is sent as a pickle of
+    its own, to be read with `receive`. Items are pickled as they are made, so the
+    child holds only their bytes, and written once all are made: a full pipe then
+    cannot stall the work while the parent is busy with its own.
+    """
     if not hasattr(os, "fork"):
         return None
     try:
@@ -43,8 +49,14 @@ def start(work: Callable[[], Any]) -> Child | None:
     try:
         os.close(read_end)
         result = work()
+        if stream:
+            blobs = [pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL) for item in result]
         with os.fdopen(write_end, "wb") as fh:
-            pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            if stream:
+                for blob in blobs:
+                    fh.write(blob)
+            else:
+                pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
         code = 0
     finally:
         os._exit(code)
@@ -63,3 +75,25 @@ def collect(child: Child | None) -> Any:
             os.waitpid(child.pid, 0)
         return None
     return result if status == 0 else None
+
+
+def receive(child: Child | None) -> Iterator[Any]:
+    """The items a streaming child sent, in order, each as soon as it is read.
+
+    It ends early when the child failed or an item did not arrive whole; every
+    item given is whole, and the caller redoes the ones that are missing.
+    """
+    if child is None:
+        return
+    try:
+        with os.fdopen(child.read_end, "rb") as fh:
+            while True:
+                try:
+                    item = pickle.load(fh)
+                except Exception:  # noqa: BLE001 - the end (EOFError), or an item cut off or garbled
+                    return
+                yield item
+    finally:
+        with contextlib.suppress(OSError):
+            os.waitpid(child.pid, 0)
+

@@ -71,3 +71,43 @@ def test_a_failing_worker_is_replaced_by_this_process(tmp_path, monkeypatch):
     monkeypatch.setattr(cache, "pack", broken_pack)  # only the children pack
     two = load_project(config, use_cache=False, jobs=2).documents
     assert one == two
+
+
+def test_documents_a_worker_did_not_send_are_parsed_here(tmp_path, monkeypatch):
+    from sot_builder import cache, forking
+    from sot_builder.config import load_config
+    from sot_builder.project import load_project
+
+    config = load_config(_generated_registry(tmp_path, 120))
+    one = load_project(config, use_cache=False, jobs=1).documents
+    real = forking.receive
+
+    def first_only(child):
+        for item in real(child):
+            yield item
+            return  # the rest of the child's share never arrives
+
+    monkeypatch.setattr(cache, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(forking, "receive", first_only)
+    two = load_project(config, use_cache=False, jobs=2).documents
+    assert one == two
+
+
+def test_documents_sent_back_share_strings_and_line_numbers_with_this_process(tmp_path, monkeypatch):
+    from sot_builder import cache
+    from sot_builder.config import load_config
+    from sot_builder.project import load_project
+
+    config = load_config(_generated_registry(tmp_path, 300))
+    monkeypatch.setattr(cache, "PARALLEL_MIN_BYTES", 0)
+    docs = load_project(config, use_cache=False, jobs=2).documents
+    hrefs: dict[str, set[int]] = {}
+    files: dict[str, set[str]] = {}
+    for doc in docs:
+        for ref in doc.refs:
+            hrefs.setdefault(ref.href, set()).add(id(ref.href))
+            files.setdefault(ref.href, set()).add(doc.path)
+    assert max(len(paths) for paths in files.values()) >= 3  # the same link, written in several files
+    assert all(len(ids) == 1 for ids in hrefs.values())
+    lines = {id(r.line) for d in docs for r in d.refs if r.line == 300}
+    assert len(lines) <= 1

@@ -1,4 +1,5 @@
 import os
+import pickle
 from pathlib import Path
 
 from sot_builder import engine, forking
@@ -41,3 +42,29 @@ def test_rules_of_a_failed_child_run_here(monkeypatch):
     monkeypatch.setattr(engine, "PARALLEL_MIN_LINES", 0)
     monkeypatch.setattr(forking, "start", lambda work: forking.Child(os.getpid(), -1))  # an unusable pipe
     assert engine.run(load_project(config, use_cache=False), rules, jobs=2) == alone
+
+
+def test_a_streaming_child_sends_each_item_in_order():
+    items = [("doc", k, "x" * 50_000) for k in range(8)]  # together far more than a pipe holds
+    child = forking.start(lambda: iter(items), stream=True)
+    assert list(forking.receive(child)) == items
+
+
+def test_a_streaming_child_that_fails_sends_nothing():
+    def items():
+        yield 1
+        raise ValueError("no")
+
+    assert list(forking.receive(forking.start(items, stream=True))) == []
+    assert list(forking.receive(None)) == []
+
+
+def test_items_cut_off_in_the_pipe_are_left_out():
+    read_end, write_end = os.pipe()
+    whole, cut = pickle.dumps(["first"]), pickle.dumps(["second", "x" * 100])
+    os.write(write_end, whole + cut[: len(cut) // 2])
+    os.close(write_end)
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    assert list(forking.receive(forking.Child(pid, read_end))) == [["first"]]
