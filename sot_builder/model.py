@@ -10,6 +10,7 @@ disk (frontmatter lines included).
 
 from __future__ import annotations
 
+import zlib
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -139,31 +140,58 @@ class Lines(Sequence[str]):
 
     It reads like a tuple of strings, in half the memory: a line is cut out of
     the text when asked for (the line offsets are found on the first such ask).
+    A long text (PACK_MIN characters or more) is kept compressed until a single
+    line is asked for: most rules read only the parsed entries and references,
+    so a lint of a big registry never holds most texts whole. Reading many lines
+    at once (a slice, iterating, `joined`, comparing) decompresses without
+    keeping the result.
     """
 
-    __slots__ = ("_text", "_count", "_starts")
+    __slots__ = ("_text", "_packed", "_count", "_starts")
+    PACK_MIN = 1 << 20
 
     def __init__(self, lines: Sequence[str] = ()) -> None:
-        self._text = "\n".join(lines)
-        self._count = len(lines)
+        self._set("\n".join(lines), len(lines))
+
+    def _set(self, text: str, count: int) -> None:
+        self._count = count
         self._starts: array | None = None
+        if len(text) >= self.PACK_MIN:
+            self._text, self._packed = None, zlib.compress(text.encode("utf-8", "surrogatepass"), 1)
+        else:
+            self._text, self._packed = text, None
 
     @classmethod
-    def _restore(cls, text: str, count: int) -> Lines:
+    def _restore(cls, text: str | bytes, count: int) -> Lines:
         new = cls.__new__(cls)
-        new._text, new._count, new._starts = text, count, None
+        if isinstance(text, bytes):  # sent compressed
+            new._text, new._packed, new._count, new._starts = None, text, count, None
+        else:
+            new._set(text, count)
         return new
 
     def __reduce__(self) -> tuple:
-        return Lines._restore, (self._text, self._count)
+        return Lines._restore, (self._text if self._packed is None else self._packed, self._count)
 
     def __len__(self) -> int:
         return self._count
 
+    def _whole(self) -> str:
+        """The text, decompressed for this once if it is kept compressed."""
+        if self._packed is None:
+            return self._text  # type: ignore[return-value]
+        return zlib.decompress(self._packed).decode("utf-8", "surrogatepass")
+
+    def _unpacked(self) -> str:
+        """The text, decompressed for good: lines are about to be cut out of it."""
+        if self._packed is not None:
+            self._text, self._packed = self._whole(), None
+        return self._text  # type: ignore[return-value]
+
     def _offsets(self) -> array:
         """Where each line starts, and one past the end of the last line."""
         if self._starts is None:
-            lengths = map(len, self._text.split("\n")) if self._count else ()
+            lengths = map(len, self._unpacked().split("\n")) if self._count else ()
             self._starts = array("L", accumulate(map((1).__add__, lengths), initial=0))
         return self._starts
 
@@ -174,26 +202,28 @@ class Lines(Sequence[str]):
     def __getitem__(self, index):
         n = self._count
         if isinstance(index, slice):
+            if self._packed is not None:
+                return tuple(self._whole().split("\n")[index]) if n else ()
             first, stop, step = index.indices(n)
             if step != 1:
                 return tuple(self[k] for k in range(first, stop, step))
             if stop <= first:
                 return ()
             starts = self._offsets()
-            return tuple(self._text[starts[first]:starts[stop] - 1].split("\n"))
+            return tuple(self._unpacked()[starts[first]:starts[stop] - 1].split("\n"))
         if index < 0:
             index += n
         if not 0 <= index < n:
             raise IndexError("line index out of range")
         starts = self._offsets()
-        return self._text[starts[index]:starts[index + 1] - 1]
+        return self._unpacked()[starts[index]:starts[index + 1] - 1]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._text.split("\n") if self._count else ())
+        return iter(self._whole().split("\n") if self._count else ())
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Lines):
-            return self._count == other._count and self._text == other._text
+            return self._count == other._count and self._whole() == other._whole()
         if isinstance(other, (tuple, list)):
             return len(self) == len(other) and tuple(self) == tuple(other)
         return NotImplemented
@@ -206,7 +236,7 @@ class Lines(Sequence[str]):
 
     def joined(self, newline: str = "\n") -> str:
         """The lines joined by `newline` (no newline after the last one)."""
-        return self._text if newline == "\n" else newline.join(self)
+        return self._whole() if newline == "\n" else newline.join(self)
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,8 +51,7 @@ def find_navigation(doc: Document) -> Navigation | None:
 def _read(doc: Document, start: int, end: int) -> Navigation:
     cats: list[NavCategory] = []
     loose: list[Ref] = []
-    for lineno in range(start + 1, end + 1):
-        line = doc.lines[lineno - 1]
+    for lineno, line in enumerate(doc.lines[start:end], start + 1):  # one slice: see Lines
         m = RANGE_RE.search(line)
         if m and m.group(1) == m.group(4) and "](" not in line[: m.start()]:
             name_m = _BOLD_RE.search(line)

@@ -37,3 +37,36 @@ def test_parsed_document_keeps_the_text_as_on_disk():
     assert isinstance(doc.lines, Lines)
     assert doc.lines[2] == "## API-001: One" and doc.lines[-1] == "**Status**: Active"
     assert (doc.text + doc.newline).encode() == data
+
+
+@given(line_lists, indexes, st.one_of(st.none(), indexes), st.sampled_from([None, 1, 2, -1]))
+def test_compressed_lines_read_like_a_tuple(lines, start, stop, step):
+    packed = _packed(lines)
+    want = tuple(lines)
+    assert len(packed) == len(want) and list(packed) == list(want) and packed == want
+    assert packed[start:stop:step] == want[start:stop:step]
+    assert packed.joined("\r\n") == "\r\n".join(want)
+    back = pickle.loads(pickle.dumps(packed))
+    assert back == packed and back._packed is not None
+    if -len(want) <= start < len(want):
+        assert packed[start] == want[start]
+        assert packed._packed is None  # asked for one line: kept whole from then on
+
+
+def test_a_long_text_is_kept_compressed_until_a_line_is_asked_for():
+    data = b"# T\n\n" + b"".join(b"## API-%03d: Entry\n**Status**: Active\n\n" % k for k in range(1, 900))
+    doc = parse_document(data * 40, "SoT/x.md")
+    assert len(data * 40) > Lines.PACK_MIN and doc.lines._packed is not None
+    assert len(doc.lines._packed) < len(data) * 40 // 10
+    assert doc.lines[2:4] == ("## API-001: Entry", "**Status**: Active") and doc.lines._packed is not None
+    assert (doc.text + "\n").encode() == data * 40
+    assert doc.lines[2] == "## API-001: Entry" and doc.lines._packed is None
+
+
+def _packed(lines: list[str]) -> Lines:
+    old = Lines.PACK_MIN
+    Lines.PACK_MIN = 0
+    try:
+        return Lines(lines)
+    finally:
+        Lines.PACK_MIN = old
