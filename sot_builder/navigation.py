@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from sot_builder.model import Document, Ref
 from sot_builder.parse import RANGE_RE
@@ -51,14 +52,25 @@ def find_navigation(doc: Document) -> Navigation | None:
 def _read(doc: Document, start: int, end: int) -> Navigation:
     cats: list[NavCategory] = []
     loose: list[Ref] = []
-    for lineno, line in enumerate(doc.lines[start:end], start + 1):  # one slice: see Lines
-        m = RANGE_RE.search(line)
-        if m and m.group(1) == m.group(4) and "](" not in line[: m.start()]:
+    text = "\n".join(doc.lines[start:end])  # the section's lines, start + 1 to end
+    last = -1
+    for m in RANGE_RE.finditer(text):  # a range never spans two lines
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        if line_start == last:
+            continue  # only the first range of a line names a category
+        last = line_start
+        line_end = text.find("\n", m.end())
+        line = text[line_start:line_end if line_end >= 0 else len(text)]
+        at = m.start() - line_start
+        if m.group(1) == m.group(4) and "](" not in line[:at]:
             name_m = _BOLD_RE.search(line)
-            name = (name_m.group(1) or name_m.group(2)) if name_m else line[: m.start()]
+            name = (name_m.group(1) or name_m.group(2)) if name_m else line[:at]
             name = re.sub(r"\(.*$", "", name).strip(" *:-#")
+            lineno = start + 1 + text.count("\n", 0, line_start)
             cats.append(NavCategory(name, m.group(1), int(m.group(3)), int(m.group(6)), lineno))
-    refs = [r for r in doc.refs if start < r.line <= end and r.kind == "link" and r.target]
+    # the parser gives references in the order of the text: the section's are one stretch
+    refs = doc.refs[bisect_right(doc.refs, start, key=_line):bisect_right(doc.refs, end, key=_line)]
+    refs = [r for r in refs if r.kind == "link" and r.target]
     lines = [c.line for c in cats]  # ascending: categories are read line by line
     for r in refs:
         k = bisect_left(lines, r.line)  # the last category above the link owns it
@@ -67,3 +79,6 @@ def _read(doc: Document, start: int, end: int) -> Navigation:
         else:
             cats[k - 1].items.append(r)
     return Navigation(start, end, cats, loose, refs)
+
+
+_line = attrgetter("line")
