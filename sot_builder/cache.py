@@ -1,8 +1,10 @@
 """Parse many files: a content-hash cache of parsed documents and worker processes.
 
-The cache is one pickle file in the cache directory. It is keyed by the sotb
-version and the parse options, and each document by the hash of its bytes, so
-it is always safe to delete and is ignored when either changes.
+The cache is a folder in the cache directory, named by the sotb version and
+the parse options, with one pickle per parsed file, named by the file's path,
+role and the hash of its bytes. It is always safe to delete and is ignored when
+any of these changes; a run writes only the files it parsed, and removes the
+entries no current file has.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import contextlib
 import hashlib
 import os
 import pickle
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,26 +47,31 @@ def parse_all(
     jobs: int | None = None,
 ) -> list[Document]:
     options = {role: parse_options(config, registry, role) for role in ("sot", "readme", "registry", "doc")}
-    cache_path = _cache_path(config, options) if use_cache else None
-    cached = _load(cache_path) if cache_path else {}
+    folder = _cache_folder(config, options) if use_cache else None
+    memo = ParseMemo()
     docs: dict[str, Document] = {}
+    keys: dict[str, str] = {}  # path -> cache entry of the file as it is now
     todo: list[tuple[SourceFile, ParseOptions]] = []
-    for src in sources:
-        hit = cached.get(src.path)
-        if hit is not None and hit.role == src.role:  # a changed file is read again to parse it
-            data, _ = read_source(src)
-            if data is not None and hit.sha == hashlib.blake2b(data, digest_size=16).hexdigest():
-                docs[src.path] = hit
-                continue
-        todo.append((src, options[src.role]))
-    fresh = _parse_many(todo, jobs if jobs is not None else int(config["jobs"] or 0))
+    with collector.paused():
+        for src in sources:
+            if folder is not None:
+                key = _entry_key(src)
+                if key is not None:
+                    keys[src.path] = key
+                    hit = _load_entry(folder / f"{key}.pickle", memo)
+                    if hit is not None and hit.path == src.path and hit.role == src.role:
+                        docs[src.path] = hit
+                        continue
+            todo.append((src, options[src.role]))
+        fresh = _parse_many(todo, jobs if jobs is not None else int(config["jobs"] or 0), memo)
     docs.update(fresh)
-    if cache_path is not None and fresh:
-        _store(cache_path, docs)
+    if folder is not None:
+        _store(folder, {keys[p]: doc for p, doc in fresh.items() if p in keys}, set(keys.values()))
     return [docs[s.path] for s in sources]
 
 
-def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int) -> dict[str, Document]:
+def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int,
+                memo: ParseMemo | None = None) -> dict[str, Document]:
     """Parse `todo`; big inputs are shared between this process and forked children.
 
     Each process reads the files of its share, so no file's bytes are held
@@ -74,8 +82,9 @@ def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int) -> dict[
     """
     sizes = {src.path: _size(src) for src, _ in todo}
     workers = min(jobs or forking.cores(), len(todo), 4)
+    memo = memo or ParseMemo()
     if workers <= 1 or sum(sizes.values()) < PARALLEL_MIN_BYTES or not hasattr(os, "fork"):
-        return _parse_chunk(todo)
+        return _parse_chunk(todo, memo)
     chunks: list[list] = [[] for _ in range(workers)]
     loads = [0] * workers
     for item in sorted(todo, key=lambda t: -sizes[t[0].path]):
@@ -85,7 +94,6 @@ def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int) -> dict[
     with collector.paused():
         children = [forking.start(lambda c=chunk: map(pack, _parse_each(c)), stream=True)
                     for chunk in chunks[1:]]
-        memo = ParseMemo()
         out = _parse_chunk(chunks[0], memo)
         for chunk, child in zip(chunks[1:], children):
             for packed in forking.receive(child):
@@ -184,40 +192,69 @@ def _parse_each(items: list[tuple[SourceFile, ParseOptions]], memo: ParseMemo | 
         yield parse_source(src, opts, memo)
 
 
-def _cache_path(config: Config, options: dict[str, ParseOptions]) -> Path:
+def _cache_folder(config: Config, options: dict[str, ParseOptions]) -> Path:
+    """The cache of this sotb version and these parse options: one pickle per parsed file."""
     key = hashlib.blake2b(
         repr((__version__, sorted((k, repr(v)) for k, v in options.items()))).encode(), digest_size=8
     ).hexdigest()
-    return config.project_dir / config["cache_dir"] / f"parse-{key}.pickle"
+    return config.project_dir / config["cache_dir"] / f"parse-{key}"
 
 
-def _load(path: Path) -> dict[str, Document]:
+def _entry_key(src: SourceFile) -> str | None:
+    """The name of the cache entry for `src` as it is now (its path, role and bytes); None if unreadable."""
+    data, _ = read_source(src)
+    if data is None:
+        return None
+    sha = hashlib.blake2b(data, digest_size=16).hexdigest()  # the hash a Document keeps
+    return hashlib.blake2b(f"{src.path}\0{src.role}\0{sha}".encode(), digest_size=16).hexdigest()
+
+
+def _load_entry(path: Path, memo: ParseMemo) -> Document | None:
     try:
         with open(path, "rb") as fh:
-            data = pickle.load(fh)
-        if isinstance(data, dict) and data.get("version") == __version__:
-            return {path: unpack(t) for path, t in data["docs"].items()}
-    except Exception:  # a missing, stale or damaged cache is simply rebuilt
-        pass
-    return {}
+            return unpack(pickle.load(fh), memo)
+    except Exception:  # noqa: BLE001 - missing, stale or damaged: the file is parsed again
+        return None
 
 
-def _store(path: Path, docs: dict[str, Document]) -> None:
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+def _store(folder: Path, fresh: dict[str, Document], keep: set[str]) -> None:
+    """Write the new entries, then remove the ones no current file has and older caches."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        gitignore = path.parent / ".gitignore"
+        folder.mkdir(parents=True, exist_ok=True)
+        gitignore = folder.parent / ".gitignore"
         if not gitignore.exists():
             gitignore.write_text("*\n", encoding="utf-8")
+    except OSError:  # a read-only checkout still lints, just without a cache
+        return
+    for key, doc in fresh.items():
+        if not _write_entry(folder / f"{key}.pickle", doc):
+            return
+    for old in folder.glob("*.pickle"):
+        if old.stem not in keep:
+            with contextlib.suppress(OSError):
+                old.unlink()
+    for other in folder.parent.glob("parse-*"):  # other versions and options, and the one-file cache of 0.1
+        if other != folder and not other.name.endswith(".tmp"):
+            with contextlib.suppress(OSError):
+                if other.is_dir():
+                    shutil.rmtree(other)
+                else:
+                    other.unlink()
+    remove_dead_temps(folder)
+    remove_dead_temps(folder.parent)
+
+
+def _write_entry(path: Path, doc: Document) -> bool:
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    try:
         with open(tmp, "wb") as fh:
-            packed = {path: pack(doc) for path, doc in docs.items()}
-            pickle.dump({"version": __version__, "docs": packed}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(pack(doc), fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
-    except Exception:  # a read-only checkout (or unpicklable data) still lints, just without a cache
+    except Exception:  # noqa: BLE001 - no space, read-only, unpicklable data: no cache this time
         with contextlib.suppress(OSError):
             tmp.unlink()
-        return
-    remove_dead_temps(path.parent)
+        return False
+    return True
 
 
 def remove_dead_temps(folder: Path) -> list[Path]:

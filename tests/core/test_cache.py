@@ -111,3 +111,44 @@ def test_documents_sent_back_share_strings_and_line_numbers_with_this_process(tm
     assert all(len(ids) == 1 for ids in hrefs.values())
     lines = {id(r.line) for d in docs for r in d.refs if r.line == 300}
     assert len(lines) <= 1
+
+
+def test_the_parse_cache_keeps_one_entry_per_file_and_rewrites_only_changed_ones(tmp_path, monkeypatch):
+    from sot_builder import cache
+    from sot_builder.config import load_config
+    from sot_builder.project import load_project
+
+    root = _generated_registry(tmp_path, 120)
+    config = load_config(root)
+    first = load_project(config).documents
+    (folder,) = (root / ".sotb_cache").glob("parse-*")
+    entries = {p.name: p.stat().st_mtime_ns for p in folder.glob("*.pickle")}
+    assert len(entries) == len(first)
+
+    (root / ".sotb_cache" / "parse-0123456789abcdef.pickle").write_bytes(b"a cache of 0.1")
+    (root / ".sotb_cache" / "parse-fedcba9876543210").mkdir()  # another version's
+    changed = root / "SoT" / "SoT.API_CONTRACTS.md"
+    changed.write_text(changed.read_text() + "\nOne more line.\n")
+    parsed: list[str] = []
+    real = cache.parse_source
+    monkeypatch.setattr(cache, "parse_source", lambda src, *a: parsed.append(src.path) or real(src, *a))
+    second = load_project(config).documents
+    assert parsed == ["SoT/SoT.API_CONTRACTS.md"]
+    now = {p.name: p.stat().st_mtime_ns for p in folder.glob("*.pickle")}
+    assert len(now) == len(entries) and len(set(now) - set(entries)) == 1  # the old entry is gone
+    assert all(now[name] == entries[name] for name in set(now) & set(entries))  # not rewritten
+    assert [p.name for p in (root / ".sotb_cache").glob("parse-*")] == [folder.name]
+    fresh = load_project(config, use_cache=False).documents
+    assert second == fresh and second != first
+
+
+def test_a_damaged_cache_entry_is_parsed_again(tmp_path):
+    from sot_builder.config import load_config
+    from sot_builder.project import load_project
+
+    root = _generated_registry(tmp_path, 60)
+    config = load_config(root)
+    first = load_project(config).documents
+    for entry in (root / ".sotb_cache").glob("parse-*/*.pickle"):
+        entry.write_bytes(entry.read_bytes()[:100])
+    assert load_project(config).documents == first

@@ -131,7 +131,7 @@ def test_cache_gives_same_result(tmp_path, monkeypatch, capsys):
         main(["lint", "--format", "json"])
         outs.append(capsys.readouterr().out)
     assert outs[0] == outs[1] and "BR-999" in outs[0]
-    assert list((tmp_path / ".sotb_cache").glob("parse-*.pickle"))
+    assert list((tmp_path / ".sotb_cache").glob("parse-*/*.pickle"))
 
 
 def test_result_cache_sees_every_change(tmp_path, monkeypatch, capsys):
