@@ -526,11 +526,14 @@ class _Parser:
             self.close_sections(e, last_line)
 
     def close_sections(self, e: dict, last_line: int) -> None:
-        secs = e["sections"]
-        for k, s in enumerate(secs):
-            if s[3] == 0:
-                nxt = [t for t in secs[k + 1 :] if t[1] <= s[1]]
-                s[3] = self.numbers[nxt[0][2] - 1] if nxt else last_line
+        """A section ends above the next one of its level or higher, or with its entry."""
+        open_sections: list[list] = []
+        for s in e["sections"]:
+            while open_sections and open_sections[-1][1] >= s[1]:
+                open_sections.pop()[3] = self.numbers[s[2] - 1]
+            open_sections.append(s)
+        for s in open_sections:
+            s[3] = last_line
 
     def add_anchor(self, anchor: str) -> None:
         e = self.cur
