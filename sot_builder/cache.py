@@ -132,17 +132,20 @@ def pack(doc: Document) -> tuple:
 def unpack(t: tuple, memo: ParseMemo | None = None) -> Document:
     """The Document `pack` made `t` from.
 
-    With `memo`, the strings and line numbers most repeated across files (those of
-    references and headings) are shared with the documents already loaded through
-    it, as if they had been parsed here.
+    With `memo`, the strings and numbers most repeated across files (those of
+    references, headings and entry titles, and line numbers) are shared with the
+    documents already loaded through it, as if they had been parsed here.
     """
     new = tuple.__new__
     refs = tuple(new(Ref, r) for r in t[11]) if memo is None else _shared_refs(t[11], memo)
     headings = tuple(new(Heading, h) for h in t[7]) if memo is None else _shared_headings(t[7], memo)
     nums = memo.line_numbers(len(t[2])) if memo is not None else None
     entries = []
+    keep = memo.strings.setdefault if memo is not None else None
     for head, fields, sections, ref_ids, deprecated, placeholders, in_dep in t[10]:
-        if nums is not None:
+        if nums is not None and keep is not None:
+            number, title = head[3], head[4]
+            head = head[:3] + (nums[number] if number < len(nums) else number, keep(title, title)) + head[5:]
             fields = [(name, value, nums[line], col, sec) for name, value, line, col, sec in fields]
         entries.append(new(Entry, head + (
             tuple(new(Field, f) for f in fields), tuple(new(Section, s) for s in sections),

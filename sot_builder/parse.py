@@ -472,11 +472,8 @@ class _Parser:
         anchor_tags = [a.group(1) for a in _ANCHOR_RE.finditer(text)] if "<a" in text else []
         for a in anchor_tags:
             self.explicit.add(a)
-        keep = self.memo.strings.setdefault
-        slug = self.slugger(text)
-        slug = keep(slug, slug)
-        stripped = text.strip()
-        stripped = keep(stripped, stripped)
+        slug = self.kept(self.slugger(text))
+        stripped = self.kept(text.strip())
         self.headings.append(_new(Heading, (level, stripped, lineno, slug, explicit)))
         stack = self.stack
         while stack and stack[-1][0] >= level:
@@ -505,15 +502,23 @@ class _Parser:
     def open_entry(self, m: re.Match, title: str, level: int, lineno: int, col: int,
                    slug: str, anchors: list[str], deprecated_parent: bool) -> None:
         self.cur = {
-            "id": self.memo.strings.setdefault(m.group(1), m.group(1)),
-            "prefix": self.memo.strings.setdefault(m.group(2), m.group(2)),
+            "id": self.kept(m.group(1)),
+            "prefix": self.kept(m.group(2)),
             "subtype": m.group(3) or "",
-            "number": int(m.group(4)), "title": title, "line": lineno, "col": max(col, 1),
+            "number": self.number(int(m.group(4))), "title": title, "line": lineno, "col": max(col, 1),
             "level": level, "anchor": anchors[0] if anchors else slug,
             "anchors": [slug, *anchors], "fields": [], "sections": [], "refs": [],
             "placeholders": [], "end": 0, "in_deprecated": deprecated_parent,
         }
         self.entries.append(self.cur)
+
+    def number(self, n: int) -> int:
+        """`n`, as the shared int object when it is no bigger than a line number of this file."""
+        return self.numbers[n] if n < len(self.numbers) else n
+
+    def kept(self, text: str) -> str:
+        """`text`, as the one copy of it this load keeps."""
+        return self.memo.strings.setdefault(text, text)
 
     def close_entries(self, last_line: int, level: int) -> None:
         """A heading of `level` (0 = end of file) closes the entry above it."""
@@ -549,7 +554,9 @@ class _Parser:
             or _DEPRECATED_RE.search(status)
         )
         return _new(Entry, (
-            e["id"], e["prefix"], e["subtype"], e["number"], _clean_title(e["title"]), self.path,
+            e["id"], e["prefix"], e["subtype"], e["number"],
+            self.kept(_clean_title(e["title"])),  # also the note of links to the entry: kept once
+            self.path,
             e["line"], e["col"], e["end"] or e["line"], e["level"], e["anchor"],
             tuple(dict.fromkeys(e["anchors"])), fields,
             tuple(_new(Section, (s[0], s[1], s[2], s[3] or e["end"])) for s in e["sections"]),
@@ -565,7 +572,7 @@ class _Parser:
         if not m and not bare:
             return (label if _LIST_RE.match(line) else ""), ""
         name = (m or bare).group(1).strip()  # type: ignore[union-attr]
-        name = self.memo.strings.setdefault(name, name)
+        name = self.kept(name)
         value = m.group(2).strip() if m else ""
         col = line.find("**") + 1
         if not value and lineno < len(self.lines):
@@ -575,7 +582,7 @@ class _Parser:
         if e is not None:
             section = e["sections"][-1][0] if e["sections"] else ""
             value = value.rstrip("\\").strip()
-            e["fields"].append(_new(Field, (name, self.memo.strings.setdefault(value, value), lineno, col, section)))
+            e["fields"].append(_new(Field, (name, self.kept(value), lineno, col, section)))
         return (name if not (m and m.group(2).strip()) else ""), name
 
     # -- tables ---------------------------------------------------------------
