@@ -115,11 +115,8 @@ def _check_shared(project, rules: Sequence[Rule], jobs: int) -> list[Diagnostic]
     mine = [r for r in rules if r not in theirs]
     if not mine or not theirs:
         return _check(project, rules)
-    child = forking.start(lambda: _check(project, theirs))
-    diags = _check(project, mine)
-    found = forking.collect(child)
-    diags.extend(found if found is not None else _check(project, theirs))
-    return diags
+    diags, found = forking.in_two(lambda: _check(project, mine), lambda: _check(project, theirs))
+    return diags + found
 
 
 def _check(project, rules: Sequence[Rule]) -> list[Diagnostic]:

@@ -77,6 +77,20 @@ def collect(child: Child | None) -> Any:
     return result if status == 0 else None
 
 
+def in_two(here: Callable[[], Any], there: Callable[[], Any]) -> tuple[Any, Any]:
+    """`(here(), there())`, with `there` run by a forked child while this process runs `here`.
+
+    Where no child can be made, or it fails, `there` runs here afterwards; so it
+    must not return None, which stands for a failed child.
+    """
+    child = start(there)
+    try:
+        mine = here()
+    finally:
+        theirs = collect(child)
+    return mine, (theirs if theirs is not None else there())
+
+
 def receive(child: Child | None) -> Iterator[Any]:
     """The items a streaming child sent, in order, each as soon as it is read.
 

@@ -46,6 +46,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
+from sot_builder import collector, forking
 from sot_builder.config import Config
 from sot_builder.diagnostics import SotbError
 from sot_builder.model import Document, Entry, Region
@@ -77,6 +78,7 @@ FILES_HEADING = "## SoT Files"
 PREFIXES_HEADING = "## Prefix Registry"
 INDEX_HEADING = "## ID Index"
 INDEX_LEVEL = 3  # heading level of the per-prefix index tables in a new index region
+VERIFY_PARALLEL_MIN_BYTES = 4 * 1024 * 1024  # rewritten files checked in two processes from this size
 
 _BREAK_RE = re.compile(r"^\s{0,3}([-*_])(?:\s*\1){2,}\s*$")
 _LIST_ITEM_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
@@ -802,25 +804,55 @@ def _entry_shape(e: Entry) -> tuple:
     return (e.id, e.title, e.level, e.deprecated, tuple((f.name, f.value) for f in e.fields))
 
 
-def verify(old: Document, new: Document, intended: dict[str, Counter]) -> None:
-    """Refuse a rewrite that changes entries in any way but the intended new references."""
-    def refuse(why: str) -> None:
-        raise SotbError(f"sync would change entries in ways it does not intend ({why}); nothing written",
-                        old.path)
+def _refused(path: str, why: str) -> SotbError:
+    return SotbError(f"sync would change entries in ways it does not intend ({why}); nothing written",
+                     path)
 
+
+def _unintended(old: Document, new: Document, intended: dict[str, Counter]) -> str:
+    """How the rewrite `new` of `old` changes entries beyond the intended new references ("" if not)."""
     if [e.id for e in old.entries] != [e.id for e in new.entries]:
-        refuse("the list of entries differs")
+        return "the list of entries differs"
     for a, b in zip(old.entries, new.entries):
         if _entry_shape(a) != _entry_shape(b):
-            refuse(f"{a.id}'s title or fields differ")
+            return f"{a.id}'s title or fields differ"
         before = Counter(r.target for r in a.refs if r.target)
         after = Counter(r.target for r in b.refs if r.target)
         if before - after:
-            refuse(f"{a.id} loses references")
+            return f"{a.id} loses references"
         if after - before != intended.get(a.id, Counter()):
-            refuse(f"{a.id} gains unexpected references")
+            return f"{a.id} gains unexpected references"
     if Counter(p.code for p in new.problems) - Counter(p.code for p in old.problems):
-        refuse("the result does not parse cleanly")
+        return "the result does not parse cleanly"
+    return ""
+
+
+def _verify_all(project: Project, rewritten: dict[str, bytes], intended: dict[str, Counter]) -> None:
+    """Parse every rewritten file and refuse unintended changes; a forked child shares big batches.
+
+    The refusal given is the one of the first file in path order, as if the files
+    were checked one by one.
+    """
+    def unintended(paths: list[str]) -> list[tuple[str, str]]:
+        found = []
+        for path in paths:
+            old = project.by_path[path]
+            new = parse_document(rewritten[path], path, old.role,
+                                 parse_options(project.config, project.registry, old.role))
+            why = _unintended(old, new, intended)
+            if why:
+                found.append((path, why))
+        return found
+
+    paths = sorted(rewritten, key=lambda p: -len(rewritten[p]))
+    processes = int(project.config["jobs"] or 0) or forking.cores()
+    if processes < 2 or sum(map(len, rewritten.values())) < VERIFY_PARALLEL_MIN_BYTES:
+        found = unintended(paths)
+    else:
+        mine, theirs = forking.in_two(lambda: unintended(paths[0::2]), lambda: unintended(paths[1::2]))
+        found = mine + theirs
+    if found:
+        raise _refused(*min(found))
 
 
 def plan_sync(project: Project) -> SyncResult:
@@ -865,15 +897,10 @@ def plan_sync(project: Project) -> SyncResult:
             t.apply(file_edits)
 
     # 3. check and collect
-    changes = []
-    for path in sorted(texts):
-        after = texts[path].to_bytes()
-        if after == originals[path]:
-            continue
-        old = project.by_path[path]
-        new = parse_document(after, path, old.role, parse_options(project.config, project.registry, old.role))
-        verify(old, new, intended)
-        changes.append(FileChange(path, originals[path], after))
+    rewritten = {path: texts[path].to_bytes() for path in sorted(texts)}
+    rewritten = {path: after for path, after in rewritten.items() if after != originals[path]}
+    _verify_all(project, rewritten, intended)
+    changes = [FileChange(path, originals[path], after) for path, after in rewritten.items()]
     return SyncResult(tuple(changes), False, tuple(sorted(added)), tuple(skipped[p] for p in sorted(skipped)))
 
 
@@ -889,8 +916,9 @@ def sync_project(config: Config, write: bool = True) -> SyncResult:
         return SyncResult()
     lock = project_lock(config.root) if write else contextlib.nullcontext()
     with lock:
-        project = load_project(config)
-        result = plan_sync(project)
+        with collector.paused():  # millions of parsed objects and no cycles: see collector
+            project = load_project(config)
+            result = plan_sync(project)
         if not write or not result.changes:
             return result
         for change in result.changes:

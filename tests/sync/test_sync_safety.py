@@ -106,3 +106,39 @@ def test_a_file_with_an_unclosed_block_is_never_rewritten(registry: Path, monkey
     assert pic.read_bytes() == before
     result = sync_project(load_config(registry), write=True)
     assert result.changes == () and [s[:2] for s in result.skipped] == [("SoT/SoT.PARTNER_INTEGRATIONS.md", line)]
+
+
+def _in_two_processes(monkeypatch) -> list[int]:
+    """Make sync check every batch in a forked child too; the list collects the children made."""
+    from sot_builder import forking
+
+    started: list[int] = []
+    real = forking.start
+
+    def start(work, *args, **kwargs):
+        child = real(work, *args, **kwargs)
+        started.append(child.pid if child else 0)
+        return child
+
+    monkeypatch.setattr(sync_module, "VERIFY_PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(forking, "cores", lambda: 2)
+    monkeypatch.setattr(forking, "start", start)
+    return started
+
+
+def test_a_child_checking_half_the_files_gives_the_same_result(registry: Path, monkeypatch) -> None:
+    alone = sync_project(load_config(registry), write=False)
+    started = _in_two_processes(monkeypatch)
+    shared = sync_project(load_config(registry), write=False)
+    assert started and all(started)
+    assert len(alone.changes) >= 2 and shared == alone
+
+
+def test_a_refusal_found_by_the_child_is_the_one_a_single_process_gives(registry: Path, monkeypatch) -> None:
+    monkeypatch.setattr(sync_module, "navigation_region", lambda project, doc: "## PIC-999: Injected")
+    with pytest.raises(SotbError, match="does not intend") as alone:
+        sync_project(load_config(registry), write=False)
+    started = _in_two_processes(monkeypatch)
+    with pytest.raises(SotbError, match="does not intend") as shared:
+        sync_project(load_config(registry), write=False)
+    assert started and str(shared.value) == str(alone.value) and shared.value.path == alone.value.path
