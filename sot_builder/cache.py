@@ -14,7 +14,8 @@ import hashlib
 import os
 import pickle
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import repeat
 from pathlib import Path
 
 from sot_builder import __version__, collector, forking
@@ -75,10 +76,10 @@ def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int,
     """Parse `todo`; big inputs are shared between this process and forked children.
 
     Each process reads the files of its share, so no file's bytes are held
-    longer than its parse. A child pickles each document as soon as it is
-    parsed and sends them all when its share is done; this process unpacks
-    them one at a time once its own share is done. Documents a failed child
-    did not send are parsed here.
+    longer than its parse. A child sends each document as soon as it is parsed;
+    this process takes in those that have arrived after each document of its own
+    share, and the rest once its share is done. Documents a failed child did not
+    send are parsed here.
     """
     sizes = {src.path: _size(src) for src, _ in todo}
     workers = min(jobs or forking.cores(), len(todo), 4)
@@ -91,13 +92,20 @@ def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int,
         k = loads.index(min(loads))
         chunks[k].append(item)
         loads[k] += sizes[item[0].path]
+    out: dict[str, Document] = {}
     with collector.paused():
-        children = [forking.start(lambda c=chunk: map(pack, _parse_each(c)), stream=True)
-                    for chunk in chunks[1:]]
-        out = _parse_chunk(chunks[0], memo)
-        for chunk, child in zip(chunks[1:], children):
-            for packed in forking.receive(child):
+        children = [forking.start_stream(lambda c=chunk: map(pack, _parse_each(c))) for chunk in chunks[1:]]
+
+        def take(packed_docs: Iterable[tuple]) -> None:
+            for packed in packed_docs:
                 out[packed[0]] = unpack(packed, memo)
+
+        for doc in _parse_each(chunks[0], memo):
+            out[doc.path] = doc
+            for child in children:
+                take(forking.ready(child))
+        for chunk, child in zip(chunks[1:], children):
+            take(forking.receive(child))
             missing = [item for item in chunk if item[0].path not in out]
             if missing:
                 out.update(_parse_chunk(missing, memo))
@@ -111,22 +119,37 @@ def _size(src: SourceFile) -> int:
         return 0
 
 
+PACK_LAYOUT = 2  # the layout `pack` writes; cache entries of another layout are not read
+# the fields of references and headings whose strings are shared between documents: the
+# others (kind, file, source, section, field) are few, and already shared within one
+_REF_STRINGS = tuple(Ref._fields.index(name) for name in ("target", "label", "href", "fragment", "note"))
+_HEADING_STRINGS = (Heading._fields.index("text"), Heading._fields.index("slug"))
+
+
 def pack(doc: Document) -> tuple:
-    """A Document as plain tuples: pickles about ten times faster than the NamedTuples."""
+    """A Document as plain tuples, with references and headings as columns.
+
+    Columns pickle and load several times faster than a tuple per reference,
+    which matters most when a child sends a big document to its parent.
+    """
     ref_index = {id(r): k for k, r in enumerate(doc.refs)}
     entries = tuple(
         (tuple(e[:12]), tuple(map(tuple, e.fields)), tuple(map(tuple, e.sections)),
-         tuple(ref_index.get(id(r), -1) for r in e.refs), e.deprecated, e.placeholders,
-         e.in_deprecated_section)
+         tuple(k for k in map(ref_index.get, map(id, e.refs)) if k is not None), e.deprecated,
+         e.placeholders, e.in_deprecated_section)
         for e in doc.entries
     )
     tables = tuple((t.header, tuple(map(tuple, t.rows))) + tuple(t[2:]) for t in doc.tables)
     return (
         doc.path, doc.role, doc.lines, doc.newline, doc.frontmatter, doc.frontmatter_lines,
-        doc.body_start, tuple(map(tuple, doc.headings)), doc.anchors, doc.explicit_anchors, entries,
-        tuple(map(tuple, doc.refs)), tables, tuple(map(tuple, doc.regions)),
+        doc.body_start, _columns(doc.headings), doc.anchors, doc.explicit_anchors, entries,
+        _columns(doc.refs), tables, tuple(map(tuple, doc.regions)),
         tuple(map(tuple, doc.suppressions)), tuple(map(tuple, doc.problems)), doc.sha,
     )
+
+
+def _columns(rows: tuple) -> tuple:
+    return tuple(zip(*rows))
 
 
 def unpack(t: tuple, memo: ParseMemo | None = None) -> Document:
@@ -137,11 +160,12 @@ def unpack(t: tuple, memo: ParseMemo | None = None) -> Document:
     documents already loaded through it, as if they had been parsed here.
     """
     new = tuple.__new__
-    refs = tuple(new(Ref, r) for r in t[11]) if memo is None else _shared_refs(t[11], memo)
-    headings = tuple(new(Heading, h) for h in t[7]) if memo is None else _shared_headings(t[7], memo)
+    refs = _rows(Ref, t[11], _REF_STRINGS, 1, memo)
+    headings = _rows(Heading, t[7], _HEADING_STRINGS, 2, memo)
     nums = memo.line_numbers(len(t[2])) if memo is not None else None
     entries = []
     keep = memo.strings.setdefault if memo is not None else None
+    pick = refs.__getitem__
     for head, fields, sections, ref_ids, deprecated, placeholders, in_dep in t[10]:
         if nums is not None and keep is not None:
             number, title = head[3], head[4]
@@ -149,7 +173,7 @@ def unpack(t: tuple, memo: ParseMemo | None = None) -> Document:
             fields = [(name, value, nums[line], col, sec) for name, value, line, col, sec in fields]
         entries.append(new(Entry, head + (
             tuple(new(Field, f) for f in fields), tuple(new(Section, s) for s in sections),
-            tuple(refs[k] for k in ref_ids if k >= 0), deprecated, placeholders, in_dep,
+            tuple(map(pick, ref_ids)), deprecated, placeholders, in_dep,
         )))
     tables = tuple(
         new(Table, (tb[0], tuple(new(TableRow, r) for r in tb[1])) + tuple(tb[2:]))
@@ -165,21 +189,17 @@ def unpack(t: tuple, memo: ParseMemo | None = None) -> Document:
     )
 
 
-def _shared_refs(rows: tuple, memo: ParseMemo) -> tuple[Ref, ...]:
-    keep, new = memo.strings.setdefault, tuple.__new__
-    nums = memo.line_numbers(max((r[1] for r in rows), default=0))
-    return tuple(
-        new(Ref, (keep(target, target), nums[line], col, kind, keep(label, label), keep(href, href), file,
-                  keep(fragment, fragment), source, section, field, keep(note, note), image))
-        for target, line, col, kind, label, href, file, fragment, source, section, field, note, image in rows
-    )
-
-
-def _shared_headings(rows: tuple, memo: ParseMemo) -> tuple[Heading, ...]:
-    keep, new = memo.strings.setdefault, tuple.__new__
-    nums = memo.line_numbers(max((h[2] for h in rows), default=0))
-    return tuple(new(Heading, (level, keep(text, text), nums[line], keep(slug, slug), explicit))
-                 for level, text, line, slug, explicit in rows)
+def _rows(kind: type, columns: tuple, strings: tuple[int, ...], line: int, memo: ParseMemo | None) -> tuple:
+    """NamedTuples of `kind` from `columns`; with `memo`, their strings and line numbers shared."""
+    if not columns:
+        return ()
+    cols: list = list(columns)
+    if memo is not None:
+        keep = memo.strings.setdefault
+        for k in strings:
+            cols[k] = map(keep, cols[k], cols[k])
+        cols[line] = map(memo.line_numbers(max(cols[line])).__getitem__, cols[line])
+    return tuple(map(tuple.__new__, repeat(kind), zip(*cols)))
 
 
 def _parse_chunk(items: list[tuple[SourceFile, ParseOptions]], memo: ParseMemo | None = None,
@@ -198,7 +218,7 @@ def _parse_each(items: list[tuple[SourceFile, ParseOptions]], memo: ParseMemo | 
 def _cache_folder(config: Config, options: dict[str, ParseOptions]) -> Path:
     """The cache of this sotb version and these parse options: one pickle per parsed file."""
     key = hashlib.blake2b(
-        repr((__version__, sorted((k, repr(v)) for k, v in options.items()))).encode(), digest_size=8
+        repr((__version__, PACK_LAYOUT, sorted((k, repr(v)) for k, v in options.items()))).encode(), digest_size=8
     ).hexdigest()
     return config.project_dir / config["cache_dir"] / f"parse-{key}"
 

@@ -1,8 +1,9 @@
-"""Work shared with a forked child: it runs a function and pickles the result back through a pipe.
+"""Work shared with a forked child: it runs a function and pickles the result back.
 
 A child sees the parent's memory as it was at the fork, so nothing has to be
-sent to it; only its result crosses the pipe. Where processes cannot be forked
-(Windows, a sandbox), or the child fails, the caller does the work itself.
+sent to it; only its result comes back, through a pipe, or item by item through
+a temporary file (`start_stream`). Where processes cannot be forked (Windows, a
+sandbox), or the child fails, the caller does the work itself.
 """
 
 from __future__ import annotations
@@ -10,13 +11,34 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
-from collections.abc import Callable, Iterator
+import select
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 
 class Child(NamedTuple):
     pid: int
     read_end: int  # file descriptor of the pipe the result comes through
+
+
+@dataclass
+class Stream:
+    """A child that sends items one at a time, each as soon as it is made.
+
+    The child writes each pickled item to an unnamed temporary file shared with
+    this process, then sends through the pipe only where the item ends; so it
+    never waits for this process to read, however busy this process is.
+    """
+
+    pid: int
+    read_end: int
+    spool: int  # file descriptor of the temporary file
+    read: int = 0  # where the next item starts in the spool
+    notes: bytes = b""  # a notice of the pipe not yet read in full
+    ends: list[int] = field(default_factory=list)  # where the items sent and not yet read end
+    open: bool = True  # until the pipe is read to its end, or the child failed
 
 
 def cores() -> int:
@@ -27,14 +49,8 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def start(work: Callable[[], Any], stream: bool = False) -> Child | None:
-    """Fork a child that runs `work()` and sends back its result; None if no child could be made.
-
-    With `stream`, `work()` gives an iterable and each item is sent as a pickle of
-    its own, to be read with `receive`. Items are pickled as they are made, so the
-    child holds only their bytes, and written once all are made: a full pipe then
-    cannot stall the work while the parent is busy with its own.
-    """
+def start(work: Callable[[], Any]) -> Child | None:
+    """Fork a child that runs `work()` and sends back its result; None if no child could be made."""
     if not hasattr(os, "fork"):
         return None
     try:
@@ -49,17 +65,54 @@ def start(work: Callable[[], Any], stream: bool = False) -> Child | None:
     try:
         os.close(read_end)
         result = work()
-        if stream:
-            blobs = [pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL) for item in result]
         with os.fdopen(write_end, "wb") as fh:
-            if stream:
-                for blob in blobs:
-                    fh.write(blob)
-            else:
-                pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
         code = 0
     finally:
         os._exit(code)
+
+
+def start_stream(work: Callable[[], Iterable[Any]]) -> Stream | None:
+    """Fork a child that sends each item of `work()` as it is made; None if no child could be made.
+
+    Read the items with `ready` (those sent so far) and `receive` (all the rest).
+    """
+    if not hasattr(os, "fork"):
+        return None
+    try:
+        spool = tempfile.TemporaryFile(prefix="sotb-")
+    except OSError:
+        return None
+    try:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+    except OSError:
+        spool.close()
+        return None
+    if pid:
+        os.close(write_end)
+        spool_fd = os.dup(spool.fileno())
+        spool.close()
+        return Stream(pid, read_end, spool_fd)
+    code = 1
+    try:
+        os.close(read_end)
+        end = 0
+        for item in work():
+            blob = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+            view = memoryview(blob)
+            while view:
+                done = os.pwrite(spool.fileno(), view, end)
+                end, view = end + done, view[done:]
+            _write_all(write_end, b"%d\n" % end)
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data):]
 
 
 def collect(child: Child | None) -> Any:
@@ -91,23 +144,65 @@ def in_two(here: Callable[[], Any], there: Callable[[], Any]) -> tuple[Any, Any]
     return mine, (theirs if theirs is not None else there())
 
 
-def receive(child: Child | None) -> Iterator[Any]:
-    """The items a streaming child sent, in order, each as soon as it is read.
+def ready(stream: Stream | None) -> Iterator[Any]:
+    """The items `stream` has sent so far and not yet given, without waiting for more."""
+    if stream is None:
+        return
+    while stream.open and select.select([stream.read_end], [], [], 0)[0]:
+        _read_notes(stream)
+    yield from _items(stream)
+
+
+def receive(stream: Stream | None) -> Iterator[Any]:
+    """The items `stream` sends, in order, each as soon as it is made, until the child is done.
 
     It ends early when the child failed or an item did not arrive whole; every
     item given is whole, and the caller redoes the ones that are missing.
     """
-    if child is None:
+    if stream is None:
         return
     try:
-        with os.fdopen(child.read_end, "rb") as fh:
-            while True:
-                try:
-                    item = pickle.load(fh)
-                except Exception:  # noqa: BLE001 - the end (EOFError), or an item cut off or garbled
-                    return
-                yield item
+        yield from _items(stream)
+        while stream.open:
+            _read_notes(stream)
+            yield from _items(stream)
     finally:
-        with contextlib.suppress(OSError):
-            os.waitpid(child.pid, 0)
+        _close(stream)
 
+
+def _read_notes(stream: Stream) -> None:
+    try:
+        data = os.read(stream.read_end, 65536)
+    except OSError:
+        data = b""
+    if not data:
+        stream.open = False
+        return
+    *whole, stream.notes = (stream.notes + data).split(b"\n")
+    for note in whole:
+        if not note.isdigit():  # not a notice this module writes: nothing after it is trusted
+            stream.open = False
+            return
+        stream.ends.append(int(note))
+
+
+def _items(stream: Stream) -> Iterator[Any]:
+    while stream.ends:
+        end = stream.ends.pop(0)
+        try:
+            item = pickle.loads(os.pread(stream.spool, end - stream.read, stream.read))
+        except Exception:  # noqa: BLE001 - an item cut off or garbled: nothing after it is trusted
+            stream.ends.clear()
+            stream.open = False
+            return
+        stream.read = end
+        yield item
+
+
+def _close(stream: Stream) -> None:
+    stream.open = False
+    for fd in (stream.read_end, stream.spool):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    with contextlib.suppress(OSError):
+        os.waitpid(stream.pid, 0)

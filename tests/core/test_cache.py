@@ -43,7 +43,7 @@ def _generated_registry(tmp_path, entries):
 
 
 def test_forked_workers_send_big_documents_back_whole(tmp_path, monkeypatch):
-    """Each share is far bigger than a pipe's buffer: the child blocks until it is read."""
+    """Each share is far bigger than a pipe's buffer: the documents come back whole all the same."""
     from sot_builder import cache
     from sot_builder.config import load_config
     from sot_builder.project import load_project

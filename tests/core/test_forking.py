@@ -1,5 +1,6 @@
 import os
 import pickle
+import tempfile
 from pathlib import Path
 
 from sot_builder import engine, forking
@@ -46,25 +47,58 @@ def test_rules_of_a_failed_child_run_here(monkeypatch):
 
 def test_a_streaming_child_sends_each_item_in_order():
     items = [("doc", k, "x" * 50_000) for k in range(8)]  # together far more than a pipe holds
-    child = forking.start(lambda: iter(items), stream=True)
-    assert list(forking.receive(child)) == items
+    stream = forking.start_stream(lambda: iter(items))
+    assert list(forking.receive(stream)) == items
 
 
-def test_a_streaming_child_that_fails_sends_nothing():
+def test_items_already_sent_are_ready_without_waiting_for_the_rest():
+    read_end, write_end = os.pipe()
+
+    def items():
+        yield "first"
+        os.read(read_end, 1)  # the second item waits until the test has the first
+        yield "second"
+
+    stream = forking.start_stream(items)
+    got: list = []
+    while not got:
+        got = list(forking.ready(stream))
+    assert got == ["first"]
+    assert list(forking.ready(stream)) == []
+    os.write(write_end, b"x")
+    assert list(forking.receive(stream)) == ["second"]
+    os.close(read_end)
+    os.close(write_end)
+
+
+def test_a_streaming_child_that_fails_sends_what_it_finished():
     def items():
         yield 1
         raise ValueError("no")
 
-    assert list(forking.receive(forking.start(items, stream=True))) == []
+    assert list(forking.receive(forking.start_stream(items))) == [1]
     assert list(forking.receive(None)) == []
+    assert list(forking.ready(None)) == []
 
 
-def test_items_cut_off_in_the_pipe_are_left_out():
+def _stream_of(blob: bytes, notes: bytes) -> forking.Stream:
+    """A stream whose (finished) child wrote `blob` to the spool and `notes` to the pipe."""
     read_end, write_end = os.pipe()
-    whole, cut = pickle.dumps(["first"]), pickle.dumps(["second", "x" * 100])
-    os.write(write_end, whole + cut[: len(cut) // 2])
+    os.write(write_end, notes)
     os.close(write_end)
+    spool = tempfile.TemporaryFile()
+    spool.write(blob)
+    spool.flush()
     pid = os.fork()
     if pid == 0:
         os._exit(0)
-    assert list(forking.receive(forking.Child(pid, read_end))) == [["first"]]
+    return forking.Stream(pid, read_end, os.dup(spool.fileno()))
+
+
+def test_items_cut_off_or_garbled_are_left_out_with_all_after_them():
+    whole, cut = pickle.dumps(["first"]), pickle.dumps(["second", "x" * 100])
+    blob = whole + cut[: len(cut) // 2]
+    stream = _stream_of(blob, b"%d\n%d\n" % (len(whole), len(whole) + len(cut)))
+    assert list(forking.receive(stream)) == [["first"]]
+    stream = _stream_of(whole + whole, b"%d\nnot a number\n%d\n" % (len(whole), 2 * len(whole)))
+    assert list(forking.receive(stream)) == [["first"]]
