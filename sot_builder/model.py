@@ -202,9 +202,12 @@ class Lines(Sequence[str]):
     def __getitem__(self, index):
         n = self._count
         if isinstance(index, slice):
-            if self._packed is not None:
-                return tuple(self._whole().split("\n")[index]) if n else ()
             first, stop, step = index.indices(n)
+            if self._packed is not None:
+                if step != 1:
+                    return tuple(self._whole().split("\n")[index]) if n else ()
+                # the lines up to `stop` cut apart, the rest left whole
+                return tuple(self._whole().split("\n", stop)[first:stop]) if stop > first else ()
             if step != 1:
                 return tuple(self[k] for k in range(first, stop, step))
             if stop <= first:
