@@ -38,6 +38,10 @@ from sot_builder.project import SourceFile, parse_options, parse_source, read_so
 from sot_builder.registry import Registry
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024  # below this, one process is faster
+# From this size on, the documents a child sends share their strings and line numbers
+# with those parsed here: it saves an eighth of the peak memory at 100,000 entries, and
+# would cost some 7% of a lint at 10,000 entries (8 MB), where memory is no concern.
+SHARE_MIN_BYTES = 32 * 1024 * 1024
 
 
 def parse_all(
@@ -93,12 +97,13 @@ def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int,
         chunks[k].append(item)
         loads[k] += sizes[item[0].path]
     out: dict[str, Document] = {}
+    shared = memo if sum(sizes.values()) >= SHARE_MIN_BYTES else None
     with collector.paused():
         children = [forking.start_stream(lambda c=chunk: map(pack, _parse_each(c))) for chunk in chunks[1:]]
 
         def take(packed_docs: Iterable[tuple]) -> None:
             for packed in packed_docs:
-                out[packed[0]] = unpack(packed, memo)
+                out[packed[0]] = unpack(packed, shared)
 
         for doc in _parse_each(chunks[0], memo):
             out[doc.path] = doc

@@ -93,6 +93,17 @@ def test_documents_a_worker_did_not_send_are_parsed_here(tmp_path, monkeypatch):
     assert one == two
 
 
+def _copies(docs) -> tuple[dict[str, set[int]], dict[str, set[str]]]:
+    """Per link destination: the string objects that hold it, and the files that write it."""
+    hrefs: dict[str, set[int]] = {}
+    files: dict[str, set[str]] = {}
+    for doc in docs:
+        for ref in doc.refs:
+            hrefs.setdefault(ref.href, set()).add(id(ref.href))
+            files.setdefault(ref.href, set()).add(doc.path)
+    return hrefs, files
+
+
 def test_documents_sent_back_share_strings_and_line_numbers_with_this_process(tmp_path, monkeypatch):
     from sot_builder import cache
     from sot_builder.config import load_config
@@ -100,17 +111,26 @@ def test_documents_sent_back_share_strings_and_line_numbers_with_this_process(tm
 
     config = load_config(_generated_registry(tmp_path, 300))
     monkeypatch.setattr(cache, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(cache, "SHARE_MIN_BYTES", 0)
     docs = load_project(config, use_cache=False, jobs=2).documents
-    hrefs: dict[str, set[int]] = {}
-    files: dict[str, set[str]] = {}
-    for doc in docs:
-        for ref in doc.refs:
-            hrefs.setdefault(ref.href, set()).add(id(ref.href))
-            files.setdefault(ref.href, set()).add(doc.path)
+    hrefs, files = _copies(docs)
     assert max(len(paths) for paths in files.values()) >= 3  # the same link, written in several files
     assert all(len(ids) == 1 for ids in hrefs.values())
     lines = {id(r.line) for d in docs for r in d.refs if r.line == 300}
     assert len(lines) <= 1
+
+
+def test_below_the_sharing_size_documents_sent_back_keep_their_own_strings(tmp_path, monkeypatch):
+    from sot_builder import cache
+    from sot_builder.config import load_config
+    from sot_builder.project import load_project
+
+    config = load_config(_generated_registry(tmp_path, 300))
+    one = load_project(config, use_cache=False, jobs=1).documents
+    monkeypatch.setattr(cache, "PARALLEL_MIN_BYTES", 0)
+    two = load_project(config, use_cache=False, jobs=2).documents
+    assert one == two
+    assert any(len(ids) > 1 for ids in _copies(two)[0].values())  # equal, not shared: no time spent on it
 
 
 def test_the_parse_cache_keeps_one_entry_per_file_and_rewrites_only_changed_ones(tmp_path, monkeypatch):
