@@ -106,7 +106,6 @@ class ParseMemo:
 
     def __init__(self) -> None:
         self.strings: dict[str, str] = {}
-        self.links: dict[tuple[str, str], tuple[str, str, str, str, str]] = {}  # (label, href) -> parts
         self.numbers: list[int] = [0]  # numbers[k] is k: one int object per line number
 
     def line_numbers(self, count: int) -> list[int]:
@@ -707,7 +706,6 @@ class _Parser:
         ids = [e["id"] for e in self.entries]
         line_owner, line_field, table_lines = self.line_owner, self.line_field, self.table_lines
         strings, refs, numbers = self.memo.strings, self.refs, self.numbers
-        links = self.memo.links
         new = tuple.__new__
         for pos, kind, ident, end, href, image in hits:
             i = bisect_right(starts, pos) - 1
@@ -720,9 +718,7 @@ class _Parser:
             src = ids[k] if k >= 0 else ""
             fld = line_field.get(lineno, "") if line_field else ""
             if kind == "link":
-                parts = links.get((ident, href))
-                if parts is None:
-                    parts = links[ident, href] = _link_parts(ident, href, strings)
+                parts = _link_parts(ident, href, strings)
                 next_link += 1
                 stop = min(link_starts[next_link], end + MAX_NOTE, starts[i + 1] - 1)
                 note = full[end:stop].strip() if stop > end else ""
