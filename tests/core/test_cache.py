@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 from sot_builder.cache import pack, unpack
@@ -71,6 +72,23 @@ def test_a_failing_worker_is_replaced_by_this_process(tmp_path, monkeypatch):
     monkeypatch.setattr(cache, "pack", broken_pack)  # only the children pack
     two = load_project(config, use_cache=False, jobs=2).documents
     assert one == two
+
+
+def test_without_a_place_for_temporary_files_this_process_parses_everything(tmp_path, monkeypatch):
+    import tempfile
+
+    from sot_builder import cache
+    from sot_builder.config import load_config
+    from sot_builder.project import load_project
+
+    config = load_config(_generated_registry(tmp_path, 120))
+    one = load_project(config, use_cache=False, jobs=1).documents
+    monkeypatch.setattr(cache, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))  # no spool file can be made
+    forks = []
+    monkeypatch.setattr(cache.os, "fork", lambda: forks.append(1) or os.getpid())  # never reached
+    assert load_project(config, use_cache=False, jobs=2).documents == one
+    assert forks == []
 
 
 def test_documents_a_worker_did_not_send_are_parsed_here(tmp_path, monkeypatch):
