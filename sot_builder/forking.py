@@ -148,9 +148,16 @@ def ready(stream: Stream | None) -> Iterator[Any]:
     """The items `stream` has sent so far and not yet given, without waiting for more."""
     if stream is None:
         return
-    while stream.open and select.select([stream.read_end], [], [], 0)[0]:
+    while stream.open and _readable(stream.read_end):
         _read_notes(stream)
     yield from _items(stream)
+
+
+def _readable(fd: int) -> bool:
+    """Whether reading `fd` would not wait (something to read, or the end)."""
+    poller = select.poll()  # not select(): it fails on descriptors above 1023
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def receive(stream: Stream | None) -> Iterator[Any]:
