@@ -48,7 +48,9 @@ RANGE_RE = re.compile(
     + ID_PATTERN
 )
 
-_HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+# ATX heading: its text is group 2 less a closing sequence (`atx_text`); a lazy
+# `(.*?)` followed by the closing sequence would retry at every character
+_HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*))?$")
 _EXPLICIT_RE = re.compile(r"\s*\{#([^}\s]+)\}\s*$")
 _ENTRY_HEAD_RE = re.compile(
     r"^(?:\*\*|\[)?(" + _ID_BODY + r")(?:\*\*|\])?"
@@ -64,8 +66,8 @@ _LINK_RE = re.compile(
 )
 _REFDEF_RE = re.compile(r"^ {0,3}\[([^\]]+)\]:\s*(\S+)")
 _REFLINK_RE = re.compile(r"(!?)\[((?:[^\[\]\\\n]|\\.)*)\]\[([^\]\n]*)\]")
-_FIELD_RE = re.compile(
-    r"^\s*(?:[-*+]\s+)?\*\*([^*\n]{1,80}?)(?::\*\*|\*\*\s*:)[ \t]*(.*?)\s*$"
+_FIELD_RE = re.compile(  # the value (group 2) keeps its trailing blanks: a lazy one would retry at each character
+    r"^\s*(?:[-*+]\s+)?\*\*([^*\n]{1,80}?)(?::\*\*|\*\*\s*:)[ \t]*(.*)$"
 )
 _FIELD_BARE_RE = re.compile(r"^\s*(?:[-*+]\s+)?\*\*([^*\n:]{1,80})\*\*\s*$")
 _LIST_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
@@ -77,7 +79,7 @@ _SUPPRESS_RE = re.compile(
 )
 _REGION_RE = re.compile(r"^\s*<!--\s*sotb:(begin|end)\s+([\w.\-/]+)\s*-->\s*$")
 _SECTION_RE = re.compile(r"^\s*<!--\s*(/|END\s*)?SECTION:\s*([^>]*?)\s*-->\s*$", re.I)
-_DEPRECATED_RE = re.compile(r"\bdeprecated\b|\bsuperseded\b|\bretired\b", re.I)
+_DEPRECATED_RE = re.compile(r"\b(?:deprecated|superseded|retired)\b", re.I)
 _EMPTY_ANCHOR_RE = re.compile(r"<a\s[^>]*>\s*</a>")
 _DEPRECATED_TITLE_RE = re.compile(r"\[(?:DEPRECATED|SUPERSEDED)\]|\(deprecated\)", re.I)
 _TABLE_ID_CELL_RE = re.compile(r"^(?:\*\*|`)?\[?([A-Z]{2,5}(?:-[A-Z]{2,5})?-\d{3,9})\]?(?:\([^)]*\))?(?:\*\*|`)?$")
@@ -114,6 +116,17 @@ class ParseMemo:
         if len(numbers) <= count:
             numbers.extend(range(len(numbers), count + 1))
         return numbers
+
+
+def atx_text(rest: str | None) -> str:
+    """A heading's text from what follows its `#`s and blanks: trailing blanks and a
+    closing sequence of `#`s (one blank or more before it) removed."""
+    text = (rest or "").rstrip(" \t")
+    if text.endswith("#"):
+        bare = text.rstrip("#")
+        if bare.endswith((" ", "\t")):
+            return bare.rstrip(" \t")
+    return text
 
 
 def split_id(text: str) -> tuple[str, str, int] | None:
@@ -382,7 +395,7 @@ class _Parser:
             if first == "#":
                 m = _HEADING_RE.match(line)
                 if m:
-                    self.heading(len(m.group(1)), m.group(2) or "", lineno, line)
+                    self.heading(len(m.group(1)), atx_text(m.group(2)), lineno, line)
                     heading_text, heading_line = self.headings[-1].text, lineno
                     label = ""
                     continue
@@ -720,7 +733,11 @@ class _Parser:
             if kind == "link":
                 parts = _link_parts(ident, href, strings)
                 next_link += 1
-                stop = min(link_starts[next_link], end + MAX_NOTE, starts[i + 1] - 1)
+                stop = starts[i + 1] - 1  # the end of the line, or the next link, or MAX_NOTE
+                if link_starts[next_link] < stop:
+                    stop = link_starts[next_link]
+                if end + MAX_NOTE < stop:
+                    stop = end + MAX_NOTE
                 note = full[end:stop].strip() if stop > end else ""
                 if note and note[0] in _NOTE_MARKS:
                     note = note[1:].lstrip()
@@ -765,14 +782,15 @@ def _link_parts(label: str, href: str, strings: dict[str, str]) -> tuple[str, st
     external = "://" in file or file.startswith(("mailto:", "tel:", "data:"))
     if not external and "%" in file:
         file = unquote(file)
+    keep = strings.setdefault
+    label = keep(label, label)
     if ID_FULL_RE.match(label):
-        target = label
+        target = label  # the usual case: the label is the ID, and already kept
     else:
         idm = ID_RE.search(_mask_ranges(label)) if "-" in label else None
         target = idm.group(0) if idm else (fragment_id(fragment) if not external else "")
-    keep = strings.setdefault
-    label = keep(label, label)
-    return keep(target, target), label, keep(href, href), keep(file, file), keep(fragment, fragment)
+        target = keep(target, target)
+    return target, label, keep(href, href), keep(file, file) if file else "", keep(fragment, fragment)
 
 
 def _code_spans(text: str) -> list[tuple[int, int, int, int]]:

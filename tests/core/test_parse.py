@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sot_builder.parse import ParseOptions, parse_document, split_id
 
@@ -179,3 +183,29 @@ def test_suppression_reason_may_contain_angle_brackets():
 def test_range_forms():
     doc = parse("A API-001 - API-003 B API-004-API-005 C BR-001 – API-002 D UJ-010 to UJ-020\n")
     assert [r.target for r in doc.refs] == ["API-004", "BR-001", "API-002"]
+
+
+# The ATX heading as one regular expression: slow (its lazy text is retried at
+# every character), but plainly what a heading's text is.
+_ONE_PATTERN = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=" \t#a\\-\r\x0b", max_size=16))
+def test_heading_text_is_what_the_one_pattern_captures(line):
+    from sot_builder.parse import _HEADING_RE, atx_text
+
+    want = _ONE_PATTERN.match(line)
+    got = _HEADING_RE.match(line)
+    assert (got is None) == (want is None)
+    if got is not None:
+        assert (got.group(1), atx_text(got.group(2))) == (want.group(1), want.group(2) or "")
+
+
+@pytest.mark.parametrize("line, text", [
+    ("## Title ##", "Title"), ("## Title#", "Title#"), ("# #", "#"), ("#  ##", "##"),
+    ("### a # #  ", "a #"), ("#\t", ""), ("# Title \\#", "Title \\#"),
+])
+def test_heading_text_drops_a_closing_sequence(line, text):
+    doc = parse(line + "\n")
+    assert [h.text for h in doc.headings] == [text]
