@@ -584,19 +584,20 @@ class _Parser:
         bare = None if m else _FIELD_BARE_RE.match(line)
         if not m and not bare:
             return (label if _LIST_RE.match(line) else ""), ""
+        keep = self.memo.strings.setdefault
         name = (m or bare).group(1).strip()  # type: ignore[union-attr]
-        name = self.kept(name)
-        value = m.group(2).strip() if m else ""
-        col = line.find("**") + 1
+        name = keep(name, name)
+        value = written = m.group(2).strip() if m else ""
         if not value and lineno < len(self.lines):
             nxt = self.lines[lineno]
             if nxt.strip() and not _LIST_RE.match(nxt) and not nxt.lstrip().startswith(("#", "|", "**", "<", ">", "```")):
                 value = nxt.strip()
         if e is not None:
             section = e["sections"][-1][0] if e["sections"] else ""
-            value = value.rstrip("\\").strip()
-            e["fields"].append(_new(Field, (name, self.kept(value), lineno, col, section)))
-        return (name if not (m and m.group(2).strip()) else ""), name
+            if value.endswith("\\"):
+                value = value.rstrip("\\").strip()
+            e["fields"].append(_new(Field, (name, keep(value, value), lineno, line.find("**") + 1, section)))
+        return (name if not written else ""), name
 
     # -- tables ---------------------------------------------------------------
     def table_row(self, table: dict, line: str, lineno: int) -> None:
