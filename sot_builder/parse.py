@@ -707,7 +707,7 @@ class _Parser:
             else:
                 kept.append(text[pos:])
                 text = "".join(kept)
-        bare = list(ID_RE.finditer(text))
+        bare = ids_in(text)
         in_range = _range_ends(text, bare)
         for k, m in enumerate(bare):
             if k not in in_range:
@@ -775,6 +775,30 @@ class _Parser:
             k = self.line_owner.get(i + 1, owner[i])
             if k >= 0:
                 self.entries[k]["placeholders"].append((m.group(0), i + 1))
+
+
+_ID_TAIL_RE = re.compile(r"-\d{3,9}(?![A-Za-z0-9_])")  # how every ID ends; starts with a literal
+_ID_HEAD_MAX = 11  # letters, '-' and letters: the most an ID has before its tail
+
+
+def ids_in(text: str) -> list[re.Match]:
+    """The matches of ID_RE in `text`, as `finditer` gives them.
+
+    Found from the `-digits` tails, which a search for a literal reaches fast, and
+    matched only just before each: in prose, ID_RE alone tries every capital.
+    """
+    out = []
+    last = 0  # end of the previous ID: matches do not overlap
+    search = ID_RE.search
+    for tail in _ID_TAIL_RE.finditer(text):
+        at = tail.start()
+        if at < last:
+            continue
+        m = search(text, max(last, at - _ID_HEAD_MAX), tail.end())
+        if m is not None:
+            out.append(m)
+            last = m.end()
+    return out
 
 
 def _link_parts(label: str, href: str, strings: dict[str, str]) -> tuple[str, str, str, str, str]:

@@ -209,3 +209,13 @@ def test_heading_text_is_what_the_one_pattern_captures(line):
 def test_heading_text_drops_a_closing_sequence(line, text):
     doc = parse(line + "\n")
     assert [h.text for h in doc.headings] == [text]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(["AB", "ABC", "ABCDEF", "-", "001", "1234567890", "x", " ", "_", "FEA",
+                                 "B", "-0", "9", "\n", "a"]), max_size=14))
+def test_ids_in_finds_what_finditer_finds(parts):
+    from sot_builder.parse import ID_RE, ids_in
+
+    text = "".join(parts)
+    assert [(m.span(), m.groups()) for m in ids_in(text)] == [(m.span(), m.groups()) for m in ID_RE.finditer(text)]
