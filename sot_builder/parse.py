@@ -674,26 +674,25 @@ class _Parser:
                     for idm in ID_RE.finditer(inner):
                         hits.append((c + idm.start(), "code", idm.group(0), 0, "", False))
             text = _blank(text, spans)
-            spans = []
         if "](" in text or "][" in text:
             kept: list[str] = []  # the text with every link blanked out, built as links are found
             pos = 0
             for m in _LINK_RE.finditer(text):
-                href = m.group(2)
+                label, href = m.group(1, 2)
                 if href.startswith("<") and href.endswith(">"):
                     href = href[1:-1]
                 start, end = m.span()
-                image = start > 0 and text[start - 1] == "!"
-                if image:
+                image = False
+                if start and text[start - 1] == "!":
                     start -= 1
-                hits.append((start, "link", m.group(1), end, href, image))
-                spans.append((start, end))
+                    image = True
+                hits.append((start, "link", label, end, href, image))
                 kept.append(text[pos:start])
                 kept.append(" " * (end - start))
                 pos = end
-            n_inline = len(spans)
+            ref_spans = []  # reference-style links
             if self.refdefs and "][" in text:
-                inline_spans = list(spans)  # sorted, not overlapping
+                inline_spans = [(h[0], h[3]) for h in hits if h[1] == "link"]  # sorted, not overlapping
                 inline_starts = [a for a, _ in inline_spans]
                 for m in _REFLINK_RE.finditer(text):
                     key = (m.group(3) or m.group(2)).lower()
@@ -701,9 +700,9 @@ class _Parser:
                     if key in self.refdefs and not (k >= 0 and inline_spans[k][1] > m.start()):
                         hits.append((m.start(), "link", m.group(2), m.end(), self.refdefs[key],
                                      bool(m.group(1))))
-                        spans.append(m.span())
-            if len(spans) > n_inline:  # reference-style links too
-                text = _blank(text, spans)
+                        ref_spans.append(m.span())
+            if ref_spans:
+                text = _blank(text, inline_spans + ref_spans)
             else:
                 kept.append(text[pos:])
                 text = "".join(kept)
