@@ -379,7 +379,8 @@ class _Parser:
                     fence_line = lineno
                     hidden.append(i - 1)
                     continue
-            if "<!--" in line:
+            tag = "<" in line  # comments and anchors both need one: one scan for the usual line
+            if tag and "<!--" in line:
                 if self.comment_markers(line, lineno):
                     hidden.append(i - 1)
                     continue
@@ -399,7 +400,7 @@ class _Parser:
                     heading_text, heading_line = self.headings[-1].text, lineno
                     label = ""
                     continue
-            if "<a " in line or "<A " in line:
+            if tag and ("<a " in line or "<A " in line):
                 for m in _ANCHOR_RE.finditer(line):
                     self.explicit.add(m.group(1))
                     self.add_anchor(m.group(1))
