@@ -51,25 +51,13 @@ def cores() -> int:
 
 def start(work: Callable[[], Any]) -> Child | None:
     """Fork a child that runs `work()` and sends back its result; None if no child could be made."""
-    if not hasattr(os, "fork"):
-        return None
-    try:
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-    except OSError:
-        return None
-    if pid:
-        os.close(write_end)
-        return Child(pid, read_end)
-    code = 1  # the child never returns from here, whatever happens
-    try:
-        os.close(read_end)
+    def send(write_end: int) -> None:
         result = work()
         with os.fdopen(write_end, "wb") as fh:
             pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        code = 0
-    finally:
-        os._exit(code)
+
+    forked = _fork(send)
+    return Child(*forked) if forked else None
 
 
 def start_stream(work: Callable[[], Iterable[Any]]) -> Stream | None:
@@ -83,28 +71,37 @@ def start_stream(work: Callable[[], Iterable[Any]]) -> Stream | None:
         spool = tempfile.TemporaryFile(prefix="sotb-")
     except OSError:
         return None
-    try:
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-    except OSError:
-        spool.close()
-        return None
-    if pid:
-        os.close(write_end)
-        spool_fd = os.dup(spool.fileno())
-        spool.close()
-        return Stream(pid, read_end, spool_fd)
-    code = 1
-    try:
-        os.close(read_end)
+
+    def send(write_end: int) -> None:
         end = 0
         for item in work():
-            blob = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
-            view = memoryview(blob)
+            view = memoryview(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
             while view:
                 done = os.pwrite(spool.fileno(), view, end)
                 end, view = end + done, view[done:]
             _write_all(write_end, b"%d\n" % end)
+
+    with spool:
+        forked = _fork(send)
+        return Stream(*forked, os.dup(spool.fileno())) if forked else None
+
+
+def _fork(send: Callable[[int], None]) -> tuple[int, int] | None:
+    """Fork a child that runs `send(the write end of a pipe)` and exits: (its pid, the read end)."""
+    if not hasattr(os, "fork"):
+        return None
+    try:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid:
+        os.close(write_end)
+        return pid, read_end
+    code = 1  # the child never returns from here, whatever happens
+    try:
+        os.close(read_end)
+        send(write_end)
         code = 0
     finally:
         os._exit(code)
