@@ -79,10 +79,12 @@ def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int,
                 memo: ParseMemo | None = None) -> dict[str, Document]:
     """Parse `todo`; big inputs are shared between this process and forked children.
 
-    Each process reads the files of its share, so no file's bytes are held
+    The files, biggest first, are handed out one at a time to whichever process
+    is free (`forking.Tickets`), so a process slowed down by the machine takes
+    fewer. Each process reads the files it takes, so no file's bytes are held
     longer than its parse. A child sends each document as soon as it is parsed;
-    this process takes in those that have arrived after each document of its own
-    share, and the rest once its share is done. Documents a failed child did not
+    this process takes in those that have arrived after each document of its
+    own, and the rest once no file is left. Documents a failed child did not
     send are parsed here.
     """
     sizes = {src.path: _size(src) for src, _ in todo}
@@ -90,30 +92,35 @@ def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int,
     memo = memo or ParseMemo()
     if workers <= 1 or sum(sizes.values()) < PARALLEL_MIN_BYTES or not hasattr(os, "fork"):
         return _parse_chunk(todo, memo)
-    chunks: list[list] = [[] for _ in range(workers)]
-    loads = [0] * workers
-    for item in sorted(todo, key=lambda t: -sizes[t[0].path]):
-        k = loads.index(min(loads))
-        chunks[k].append(item)
-        loads[k] += sizes[item[0].path]
+    order = sorted(todo, key=lambda t: -sizes[t[0].path])
+    batches = [order[k::forking.Tickets.MOST] for k in range(min(len(order), forking.Tickets.MOST))]
+    tickets = forking.Tickets.make(len(batches))
+    if tickets is None:
+        return _parse_chunk(todo, memo)
+
+    def taken() -> Iterator[tuple[SourceFile, ParseOptions]]:
+        for k in tickets:
+            yield from batches[k]
+
     out: dict[str, Document] = {}
     shared = memo if sum(sizes.values()) >= SHARE_MIN_BYTES else None
+
+    def take(packed_docs: Iterable[tuple]) -> None:
+        for packed in packed_docs:
+            out[packed[0]] = unpack(packed, shared)
+
     with collector.paused():
-        children = [forking.start_stream(lambda c=chunk: map(pack, _parse_each(c))) for chunk in chunks[1:]]
-
-        def take(packed_docs: Iterable[tuple]) -> None:
-            for packed in packed_docs:
-                out[packed[0]] = unpack(packed, shared)
-
-        for doc in _parse_each(chunks[0], memo):
+        children = [forking.start_stream(lambda: map(pack, _parse_each(taken()))) for _ in range(workers - 1)]
+        for doc in _parse_each(taken(), memo):
             out[doc.path] = doc
             for child in children:
                 take(forking.ready(child))
-        for chunk, child in zip(chunks[1:], children):
+        tickets.close()
+        for child in children:
             take(forking.receive(child))
-            missing = [item for item in chunk if item[0].path not in out]
-            if missing:
-                out.update(_parse_chunk(missing, memo))
+        missing = [item for item in todo if item[0].path not in out]
+        if missing:
+            out.update(_parse_chunk(missing, memo))
     return out
 
 

@@ -2,8 +2,9 @@
 
 A child sees the parent's memory as it was at the fork, so nothing has to be
 sent to it; only its result comes back, through a pipe, or item by item through
-a temporary file (`start_stream`). Where processes cannot be forked (Windows, a
-sandbox), or the child fails, the caller does the work itself.
+a temporary file (`start_stream`). `Tickets` lets this process and its children
+share a list of jobs as each is free. Where processes cannot be forked (Windows,
+a sandbox), or the child fails, the caller does the work itself.
 """
 
 from __future__ import annotations
@@ -39,6 +40,59 @@ class Stream:
     notes: bytes = b""  # a notice of the pipe not yet read in full
     ends: list[int] = field(default_factory=list)  # where the items sent and not yet read end
     open: bool = True  # until the pipe is read to its end, or the child failed
+
+
+class Tickets:
+    """The numbers 0..count-1, each handed out once, to whichever process asks first.
+
+    They wait in a pipe, written in full before any child is forked: a read of
+    one ticket takes it whole, so this process and its children each take the
+    next job when they are free, and a slow one takes fewer. The numbers a
+    process took and did not finish (it failed) are simply not done: the caller
+    finds what is missing. `None` from `make` when there is no pipe to share.
+    """
+
+    SIZE = 4  # bytes per ticket
+    MOST = 1024  # tickets that always fit in a pipe's buffer, whatever the system
+
+    def __init__(self, read_end: int) -> None:
+        self.read_end = read_end
+
+    @classmethod
+    def make(cls, count: int) -> Tickets | None:
+        if count > cls.MOST or not hasattr(os, "set_blocking"):
+            return None
+        try:
+            read_end, write_end = os.pipe()
+        except OSError:
+            return None
+        try:
+            os.set_blocking(write_end, False)
+            data = b"".join(k.to_bytes(cls.SIZE, "little") for k in range(count))
+            if os.write(write_end, data) != len(data):
+                raise OSError("pipe too small")
+            os.set_blocking(read_end, False)  # no ticket left is the end: never wait for one
+        except OSError:
+            os.close(read_end)
+            return None
+        finally:
+            os.close(write_end)
+        return cls(read_end)
+
+    def __iter__(self) -> Iterator[int]:
+        """The tickets this process takes, one at a time, until none is left."""
+        while True:
+            try:
+                data = os.read(self.read_end, self.SIZE)
+            except OSError:  # empty (EAGAIN) or closed
+                return
+            if len(data) != self.SIZE:
+                return
+            yield int.from_bytes(data, "little")
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.read_end)
 
 
 def cores() -> int:

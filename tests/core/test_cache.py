@@ -57,6 +57,22 @@ def test_forked_workers_send_big_documents_back_whole(tmp_path, monkeypatch):
     assert [d.path for d in one] == [d.path for d in two] and one == two
 
 
+def test_more_files_than_tickets_are_handed_out_in_batches(tmp_path, monkeypatch):
+    from sot_builder import cache, forking
+    from sot_builder.config import load_config
+    from sot_builder.project import load_project
+
+    config = load_config(_generated_registry(tmp_path, 120))
+    one = load_project(config, use_cache=False, jobs=1).documents
+    monkeypatch.setattr(cache, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(forking.Tickets, "MOST", 3)  # fewer tickets than files
+    made = []
+    real = forking.Tickets.make.__func__
+    monkeypatch.setattr(forking.Tickets, "make", classmethod(lambda cls, n: made.append(n) or real(cls, n)))
+    assert load_project(config, use_cache=False, jobs=2).documents == one
+    assert made == [3]
+
+
 def test_a_failing_worker_is_replaced_by_this_process(tmp_path, monkeypatch):
     from sot_builder import cache
     from sot_builder.config import load_config

@@ -102,3 +102,28 @@ def test_items_cut_off_or_garbled_are_left_out_with_all_after_them():
     assert list(forking.receive(stream)) == [["first"]]
     stream = _stream_of(whole + whole, b"%d\nnot a number\n%d\n" % (len(whole), 2 * len(whole)))
     assert list(forking.receive(stream)) == [["first"]]
+
+
+def test_tickets_are_each_taken_once_by_whichever_process_asks():
+    tickets = forking.Tickets.make(300)
+    assert tickets is not None
+
+    def take_all() -> list[int]:
+        taken = []
+        for k in tickets:
+            taken.append(k)
+            os.sched_yield()  # let the other process take some
+        return taken
+
+    child = forking.start(take_all)
+    mine = take_all()
+    theirs = forking.collect(child)
+    tickets.close()
+    assert sorted(mine + theirs) == list(range(300))
+    assert list(tickets) == []  # closed: nothing more, and no waiting
+
+
+def test_tickets_beyond_what_a_pipe_surely_holds_are_refused():
+    assert forking.Tickets.make(forking.Tickets.MOST + 1) is None
+    tickets = forking.Tickets.make(0)
+    assert tickets is not None and list(tickets) == []
