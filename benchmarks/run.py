@@ -1,6 +1,6 @@
 """Time sotb against the regex floor on generated registries.
 
-    python benchmarks/run.py [--sizes 1000,10000,100000] [--repeat 3] [--sotb "sotb"]
+    python benchmarks/run.py [--sizes 1000,10000,100000] [--repeat 3] [--sotb COMMAND]
                              [--cache-dir DIR] [--no-check] [--doc docs/performance.md]
 
 For each size it generates a registry (or reuses one under --cache-dir), then
@@ -9,6 +9,11 @@ the registry folder, and keeps the median wall time and the peak resident
 memory. It prints a table with ratios to the floor, checks the targets (exit 1
 when one is missed, unless --no-check) and writes the table into the
 documentation between BEGIN and END markers.
+
+Run it with the Python of the environment sotb is installed in: by default the
+`sotb` script beside that Python is timed, started directly like the floor,
+not through whatever `PATH` finds first (a version manager's shim in front of
+it adds a shell and a second program to every run).
 """
 
 from __future__ import annotations
@@ -349,7 +354,7 @@ def environment(args: argparse.Namespace) -> str:
     cpus = os.cpu_count() or 0
     when = time.strftime("%Y-%m-%d %H:%M %Z")
     sizes = ",".join(str(n) for n in args.sizes)
-    sotb = "" if args.sotb == "sotb" else f" --sotb {shlex.quote(args.sotb)}"
+    sotb = f" --sotb {shlex.quote(args.sotb)}" if args.sotb else ""
     return (
         f"Measured {when} on {platform.system()} {platform.machine()}, {cpus} CPUs, "
         f"Python {platform.python_version()}{_git_revision()}, with "
@@ -424,6 +429,15 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
+def default_sotb() -> str:
+    """The sotb script installed with the Python running this, else the one on PATH."""
+    here = Path(sys.executable).parent
+    for name in ("sotb", "sotb.exe"):
+        if (here / name).is_file():
+            return str(here / name)
+    return shutil.which("sotb") or "sotb"
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Benchmark sotb against the regex floor.")
     parser.add_argument("--sizes", type=_sizes, default=[1_000, 10_000, 100_000])
@@ -431,7 +445,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--files", type=int, default=10, help="SoT files per registry")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
-        "--sotb", default="sotb", help='how to call sotb, e.g. "python -m sot_builder"'
+        "--sotb", help='how to call sotb (default: the sotb installed beside this Python), '
+        'e.g. "python -m sot_builder"'
     )
     parser.add_argument(
         "--cache-dir", type=Path, help="keep generated registries here and reuse them"
@@ -454,7 +469,8 @@ def main(argv: list[str] | None = None) -> int:
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    sotb = shlex.split(args.sotb)
+    sotb = shlex.split(args.sotb) if args.sotb else [default_sotb()]
+    log(f"timing {shlex.join(sotb)}")
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="sotb-bench-") as scratch:
         base = args.cache_dir or Path(scratch)

@@ -189,3 +189,19 @@ def test_runner_exit_code_follows_the_targets(
     argv = ["--sizes", "50", "--repeat", "1", "--files", "2", "--no-doc", "--sotb", "true"]
     assert run.main(argv) == 1
     assert run.main([*argv, "--no-check"]) == 0
+
+
+def test_sotb_is_taken_from_beside_this_python_before_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_bin, shims = tmp_path / "env" / "bin", tmp_path / "shims"
+    env_bin.mkdir(parents=True)
+    shims.mkdir()
+    for folder in (env_bin, shims):
+        (folder / "sotb").write_text("#!/bin/sh\n", encoding="utf-8")
+        (folder / "sotb").chmod(0o755)
+    monkeypatch.setenv("PATH", str(shims))
+    monkeypatch.setattr(sys, "executable", str(env_bin / "python"))
+    assert run.default_sotb() == str(env_bin / "sotb")
+    (env_bin / "sotb").unlink()
+    assert run.default_sotb() == str(shims / "sotb")
