@@ -15,7 +15,7 @@ from typing import NoReturn
 
 import click
 
-from sot_builder import __version__
+from sot_builder import __version__, collector
 from sot_builder.diagnostics import SotbError
 
 COMMANDS = {
@@ -106,9 +106,10 @@ def run() -> NoReturn:
     entries). They would also be freed one by one on the way out (a tenth of a
     lint at 10,000 entries). Every file sotb writes is closed by then, and
     nothing registers exit handlers, so the output is flushed and the process
-    ends at once.
+    ends at once; big structures are kept to the end for the same reason.
     """
     gc.disable()
+    collector.keep_until_exit()
     code = main()
     try:
         sys.stdout.flush()
