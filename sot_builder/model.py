@@ -203,16 +203,13 @@ class Lines(Sequence[str]):
         n = self._count
         if isinstance(index, slice):
             first, stop, step = index.indices(n)
-            if self._packed is not None:
-                if step != 1:
-                    return tuple(self._whole().split("\n")[index]) if n else ()
-                # the lines up to `stop` cut apart, the rest left whole
-                return tuple(self._whole().split("\n", stop)[first:stop]) if stop > first else ()
             if step != 1:
-                return tuple(self[k] for k in range(first, stop, step))
+                return tuple(self._whole().split("\n")[index]) if n else ()
             if stop <= first:
                 return ()
-            starts = self._offsets()
+            if self._starts is None:  # the lines up to `stop` cut apart, the rest left whole
+                return tuple(self._whole().split("\n", stop)[first:stop])
+            starts = self._starts
             return tuple(self._unpacked()[starts[first]:starts[stop] - 1].split("\n"))
         if index < 0:
             index += n

@@ -22,6 +22,10 @@ def test_lines_read_like_a_tuple(lines, start, stop, step):
     else:
         with pytest.raises(IndexError):
             got[start]
+    got[0:1]  # a slice cuts the lines apart only up to its end; one line finds every offset
+    if want:
+        got[-1]
+    assert got[start:stop:step] == want[start:stop:step]
     assert pickle.loads(pickle.dumps(got)) == got
     assert got.joined("\r\n") == "\r\n".join(want)
 
