@@ -47,3 +47,47 @@ def test_without_a_cache_folder_nothing_is_remembered(tmp_path):
     (tmp_path / "zz.yaml").write_text(ZZ)
     _build(tmp_path)
     assert not (tmp_path / "cache").exists()
+
+
+@pytest.fixture
+def shipped_copy(tmp_path, monkeypatch):
+    """The built-in definitions read from a copy the test may change; none of it remembered after."""
+    import shutil
+
+    copy = tmp_path / "schemas"
+    shutil.copytree(registry.schemas_dir() / "types", copy / "types")
+    monkeypatch.setattr(registry, "schemas_dir", lambda: copy)
+    registry.builtin_definitions.cache_clear()
+    yield copy / "types"
+    registry.builtin_definitions.cache_clear()
+
+
+def test_builtin_definitions_are_read_from_a_json_copy_named_by_their_bytes(tmp_path, shipped_copy):
+    types = shipped_copy
+    memo_dir = tmp_path / "cache"
+    memo_dir.mkdir()
+    plain = registry.builtin_definitions()
+    assert registry.builtin_definitions(memo_dir) == plain and "PIC" in plain
+    (memo,) = memo_dir.glob("types-builtin-*.json")
+
+    memo.write_text('{"XX": {"prefix": "XX"}}')  # the copy, not the YAML, is what is read
+    registry.builtin_definitions.cache_clear()
+    assert registry.builtin_definitions(memo_dir) == {"XX": {"prefix": "XX"}}
+
+    (types / "PIC.yaml").write_text((types / "PIC.yaml").read_text() + "\npurpose: changed\n")
+    registry.builtin_definitions.cache_clear()
+    assert registry.builtin_definitions(memo_dir)["PIC"]["purpose"] == "changed"
+    assert [p.name for p in memo_dir.glob("types-builtin-*.json")] != [memo.name]  # replaced, not added
+    assert len(list(memo_dir.glob("types-builtin-*"))) == 1
+
+
+def test_a_damaged_json_copy_of_the_builtin_definitions_is_written_again(tmp_path, shipped_copy):
+    memo_dir = tmp_path / "cache"
+    memo_dir.mkdir()
+    plain = registry.builtin_definitions()
+    registry.builtin_definitions(memo_dir)
+    (memo,) = memo_dir.glob("types-builtin-*.json")
+    memo.write_text('{"cut off')
+    registry.builtin_definitions.cache_clear()
+    assert registry.builtin_definitions(memo_dir) == plain
+    assert registry.builtin_definitions.__wrapped__(memo_dir) == plain  # read back from the copy
