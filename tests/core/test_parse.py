@@ -219,3 +219,41 @@ def test_ids_in_finds_what_finditer_finds(parts):
 
     text = "".join(parts)
     assert [(m.span(), m.groups()) for m in ids_in(text)] == [(m.span(), m.groups()) for m in ID_RE.finditer(text)]
+
+
+_BLOCKY = """\
+# Services
+
+[api]: SoT.API_CONTRACTS.md#api-001-create
+
+## PIC-001: Stripe {placeholder}
+**Status**: Active
+**Owner**: payments — see API-001 → API-003 and `BR-002`
+- [API-001](SoT.API_CONTRACTS.md#api-001-create) — implements: checkout
+- [the API][api] and ![diagram](img/PIC-001.png)
+
+| ID | Name |
+|----|------|
+| ENV-001 | Prod, uses PIC-001 |
+
+```
+API-999 in a fence
+```
+<!-- API-998 in a comment
+still hidden --> after it, [BR-001](#br-001) — Rule one
+### Notes
+Plain DBT-004 mention, `code MIG-001` and [x](<#pic-001-stripe-placeholder>) - tail
+"""
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 5, 8, 2048])
+def test_the_inline_pass_gives_the_same_document_whatever_its_block_size(monkeypatch, block):
+    from sot_builder import parse
+
+    opts = ParseOptions(table_prefixes=frozenset({"ENV"}))
+    whole = parse_document(_BLOCKY * 3, "SoT/x.md", "sot", opts)
+    monkeypatch.setattr(parse, "INLINE_BLOCK", block)
+    blocked = parse_document(_BLOCKY * 3, "SoT/x.md", "sot", opts)
+    assert blocked == whole
+    assert len(whole.refs) >= 30 and any(e.placeholders for e in whole.entries)
+    assert {r.kind for r in whole.refs} >= {"link", "bare", "code", "table"}
