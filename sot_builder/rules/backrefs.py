@@ -223,10 +223,15 @@ def _stated_targets(entry: Entry, relation_of) -> tuple[tuple[str, ...], tuple[s
     order; one shared tuple when every relation it states is the generic one (the usual case)."""
     targets: list[str] = []
     generic: list[str] = []
-    for target, rel in _stated(entry, relation_of):
-        targets.append(target)
-        if rel == GENERIC_RELATION:
-            generic.append(target)
+    prefix, own = entry.prefix, entry.id
+    for ref in entry.refs:  # _stated, written out: this runs for every reference of the registry
+        target = ref.target
+        if target and target != own:
+            rel = relation_of(prefix, ref)
+            if rel:
+                targets.append(target)
+                if rel == GENERIC_RELATION:
+                    generic.append(target)
     stated = tuple(targets)
     return stated, stated if len(generic) == len(targets) else tuple(generic)
 
