@@ -10,7 +10,6 @@ diagnostics are returned without parsing anything.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import glob
 import hashlib
 import json
@@ -67,6 +66,8 @@ def _extra_files(config: Config) -> list[Path]:
 
 
 def _fingerprint(config: Config, rules: Sequence[Rule], sources) -> str:
+    import datetime as dt  # only when the result cache is used
+
     h = hashlib.blake2b(digest_size=20)
     h.update(__version__.encode())
     h.update(json.dumps(config.values, sort_keys=True, default=str).encode())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -105,6 +104,8 @@ def _project_rel(config, path: Path) -> str:
 
 def _changed_files(project_dir: Path, ref: str) -> set[str]:
     """Files changed since `ref` (committed, staged or not, or untracked), relative to the project dir."""
+    import subprocess
+
     def git(*args: str) -> str:
         try:
             out = subprocess.run(["git", *args], cwd=project_dir, capture_output=True, check=True)

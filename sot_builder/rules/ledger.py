@@ -9,7 +9,6 @@ import re
 from collections.abc import Iterator
 
 from sot_builder.diagnostics import Diagnostic, Severity
-from sot_builder.ledger import known_ids, ledger_rel, load_ledger, replayed
 from sot_builder.rules.base import Rule, rule
 
 _MARKERS = {"deprecated", "superseded", "retired", "obsolete", "old", "legacy", "removed"}
@@ -18,10 +17,18 @@ _SMALL = {"a", "an", "and", "or", "of", "for", "to", "in", "on", "with", "the", 
 
 def _ledger_state(project):
     """(ledger, records) for the project, or None when it has no ledger."""
+    from sot_builder.ledger import load_ledger, replayed  # only when the rules run
+
     ledger = load_ledger(project.config)
     if ledger is None:
         return None
     return ledger, replayed(ledger)
+
+
+def _where(project) -> str:
+    from sot_builder.ledger import ledger_rel
+
+    return ledger_rel(project.config)
 
 
 def _words(title: str) -> set[str]:
@@ -63,7 +70,7 @@ def deleted_id(project, r: Rule) -> Iterator[Diagnostic]:
     if state is None:
         return
     _ledger, records = state
-    where = ledger_rel(project.config)
+    where = _where(project)
     for rec in records.values():
         if rec.renumbered_to or rec.id in project.definitions:
             continue
@@ -99,7 +106,7 @@ def reused_id(project, r: Rule) -> Iterator[Diagnostic]:
     if state is None:
         return
     _ledger, records = state
-    where = ledger_rel(project.config)
+    where = _where(project)
     for rec in records.values():
         if not rec.deprecated or rec.renumbered_to:
             continue
@@ -129,8 +136,10 @@ def stale(project, r: Rule) -> Iterator[Diagnostic]:
     if state is None:
         return
     ledger, _records = state
+    from sot_builder.ledger import known_ids
+
     seen = known_ids(ledger)
-    where = ledger_rel(project.config)
+    where = _where(project)
     reported: set[str] = set()
     for doc in project.sot_documents():
         for e in doc.entries:
@@ -167,7 +176,7 @@ def integrity(project, r: Rule) -> Iterator[Diagnostic]:
     if state is None:
         return
     ledger, _records = state
-    where = ledger_rel(project.config)
+    where = _where(project)
     for problem in ledger.problems:
         yield r.diag(where, problem.line, msg=problem.message,
                      fix="restore the ledger from version control")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Iterable, Iterator
@@ -40,6 +39,8 @@ def close_match(word: str, candidates: Iterable[str] | Candidates, cutoff: float
     """
     if not isinstance(candidates, Candidates):
         candidates = Candidates(candidates)
+    import difflib  # only when a suggestion is wanted
+
     matcher = difflib.SequenceMatcher()
     matcher.set_seq2(word)
     n = len(word)
