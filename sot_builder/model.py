@@ -182,6 +182,28 @@ class Lines(Sequence[str]):
             return self._text  # type: ignore[return-value]
         return zlib.decompress(self._packed).decode("utf-8", "surrogatepass")
 
+    def _head(self, count: int) -> str:
+        """The text from its start through at least its first `count` lines.
+
+        A compressed text is decompressed only that far (and cut after a whole
+        line): the navigation at the top of a big file is read without the rest.
+        """
+        if self._packed is None or count >= self._count:  # the last line has no newline
+            return self._whole()
+        inflate = zlib.decompressobj()
+        parts: list[bytes] = []
+        newlines = 0
+        pending = self._packed
+        while newlines < count:
+            chunk = inflate.decompress(pending, 1 << 18)
+            pending = inflate.unconsumed_tail
+            if not chunk:
+                return self._whole()
+            newlines += chunk.count(b"\n")
+            parts.append(chunk)
+        data = b"".join(parts)
+        return data[:data.rfind(b"\n")].decode("utf-8", "surrogatepass")
+
     def _unpacked(self) -> str:
         """The text, decompressed for good: lines are about to be cut out of it."""
         if self._packed is not None:
@@ -208,7 +230,7 @@ class Lines(Sequence[str]):
             if stop <= first:
                 return ()
             if self._starts is None:  # the lines up to `stop` cut apart, the rest left whole
-                return tuple(self._whole().split("\n", stop)[first:stop])
+                return tuple(self._head(stop).split("\n", stop)[first:stop])
             starts = self._starts
             return tuple(self._unpacked()[starts[first]:starts[stop] - 1].split("\n"))
         if index < 0:

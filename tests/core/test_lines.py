@@ -74,3 +74,32 @@ def _packed(lines: list[str]) -> Lines:
         return Lines(lines)
     finally:
         Lines.PACK_MIN = old
+
+
+def test_a_slice_of_a_compressed_text_decompresses_only_the_lines_it_needs(monkeypatch):
+    import zlib
+
+    lines = [f"{k} é€\U0001F600 " + "x" * (k % 300) for k in range(6000)]  # ~1.2 MB, multi-byte
+    packed = _packed(lines)
+    assert packed._packed is not None and len(packed._packed) > 1 << 14
+    inflated = []
+    real = zlib.decompressobj
+
+    class Counting:
+        def __init__(self):
+            self.inner = real()
+
+        def decompress(self, data, limit):
+            out = self.inner.decompress(data, limit)
+            inflated.append(len(out))
+            return out
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    monkeypatch.setattr(zlib, "decompressobj", Counting)
+    assert packed[10:20] == tuple(lines[10:20])
+    assert 0 < sum(inflated) < 1 << 19  # the first chunks, not the whole text
+    for a, b in ((0, 1), (1000, 2500), (2999, 3001), (5990, 5999), (5998, 6000), (0, 6000)):
+        assert packed[a:b] == tuple(lines[a:b])
+    assert packed._packed is not None  # slices never keep the text decompressed
