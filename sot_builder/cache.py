@@ -131,31 +131,37 @@ def _size(src: SourceFile) -> int:
         return 0
 
 
-PACK_LAYOUT = 2  # the layout `pack` writes; cache entries of another layout are not read
+PACK_LAYOUT = 3  # the layout `pack` writes; cache entries of another layout are not read
 # the fields of references and headings whose strings are shared between documents: the
 # others (kind, file, source, section, field) are few, and already shared within one
 _REF_STRINGS = tuple(Ref._fields.index(name) for name in ("target", "label", "href", "fragment", "note"))
 _HEADING_STRINGS = (Heading._fields.index("text"), Heading._fields.index("slug"))
+_HEAD = 12  # an Entry's fields before its fields, sections and references
 
 
 def pack(doc: Document) -> tuple:
-    """A Document as plain tuples, with references and headings as columns.
+    """A Document as plain tuples, with entries, fields, references and headings as columns.
 
-    Plain tuples pickle about ten times faster than the NamedTuples, and columns
-    somewhat faster again than a tuple per reference; it matters most when a
-    child sends a big document to its parent.
+    Columns of plain values pickle several times faster than one NamedTuple
+    per reference or field; it matters most when a child sends a big document
+    to its parent. The fields, sections and references of all entries are one
+    column set each, with each entry's count.
     """
+    entries = doc.entries
     ref_index = {id(r): k for k, r in enumerate(doc.refs)}
-    entries = tuple(
-        (tuple(e[:12]), tuple(map(tuple, e.fields)), tuple(map(tuple, e.sections)),
-         tuple(k for k in map(ref_index.get, map(id, e.refs)) if k is not None), e.deprecated,
-         e.placeholders, e.in_deprecated_section)
-        for e in doc.entries
+    entry_refs = [[k for k in map(ref_index.get, map(id, e.refs)) if k is not None] for e in entries]
+    packed_entries = (
+        _columns(tuple(e[:_HEAD] for e in entries)),
+        _columns(tuple(f for e in entries for f in e.fields)), tuple(len(e.fields) for e in entries),
+        _columns(tuple(x for e in entries for x in e.sections)), tuple(len(e.sections) for e in entries),
+        tuple(k for ks in entry_refs for k in ks), tuple(map(len, entry_refs)),
+        tuple(e.deprecated for e in entries), tuple(e.placeholders for e in entries),
+        tuple(e.in_deprecated_section for e in entries),
     )
     tables = tuple((t.header, tuple(map(tuple, t.rows))) + tuple(t[2:]) for t in doc.tables)
     return (
         doc.path, doc.role, doc.lines, doc.newline, doc.frontmatter, doc.frontmatter_lines,
-        doc.body_start, _columns(doc.headings), doc.anchors, doc.explicit_anchors, entries,
+        doc.body_start, _columns(doc.headings), doc.anchors, doc.explicit_anchors, packed_entries,
         _columns(doc.refs), tables, tuple(map(tuple, doc.regions)),
         tuple(map(tuple, doc.suppressions)), tuple(map(tuple, doc.problems)), doc.sha,
     )
@@ -175,19 +181,7 @@ def unpack(t: tuple, memo: ParseMemo | None = None) -> Document:
     new = tuple.__new__
     refs = _rows(Ref, t[11], _REF_STRINGS, 1, memo)
     headings = _rows(Heading, t[7], _HEADING_STRINGS, 2, memo)
-    nums = memo.line_numbers(len(t[2])) if memo is not None else None
-    entries = []
-    keep = memo.strings.setdefault if memo is not None else None
-    pick = refs.__getitem__
-    for head, fields, sections, ref_ids, deprecated, placeholders, in_dep in t[10]:
-        if nums is not None and keep is not None:
-            number, title = head[3], head[4]
-            head = head[:3] + (nums[number] if number < len(nums) else number, keep(title, title)) + head[5:]
-            fields = [(name, value, nums[line], col, sec) for name, value, line, col, sec in fields]
-        entries.append(new(Entry, head + (
-            tuple(new(Field, f) for f in fields), tuple(new(Section, s) for s in sections),
-            tuple(map(pick, ref_ids)), deprecated, placeholders, in_dep,
-        )))
+    entries = _entries(t[10], refs, memo)
     tables = tuple(
         new(Table, (tb[0], tuple(new(TableRow, r) for r in tb[1])) + tuple(tb[2:]))
         for tb in t[12]
@@ -195,15 +189,47 @@ def unpack(t: tuple, memo: ParseMemo | None = None) -> Document:
     return Document(
         path=t[0], role=t[1], lines=t[2], newline=t[3], frontmatter=t[4], frontmatter_lines=t[5],
         body_start=t[6], headings=headings, anchors=t[8],
-        explicit_anchors=t[9], entries=tuple(entries), refs=refs, tables=tables,
+        explicit_anchors=t[9], entries=entries, refs=refs, tables=tables,
         regions=tuple(new(Region, r) for r in t[13]),
         suppressions=tuple(new(Suppression, s) for s in t[14]),
         problems=tuple(new(ParseProblem, x) for x in t[15]), sha=t[16],
     )
 
 
+def _entries(packed: tuple, refs: tuple, memo: ParseMemo | None) -> tuple:
+    heads, fields, field_counts, sections, section_counts, ref_ids, ref_counts, deprecated, \
+        placeholders, in_deprecated = packed
+    if not field_counts:
+        return ()
+    heads = list(heads)
+    if memo is not None:  # the titles and numbers, as the fields' line numbers below
+        heads[4] = map(memo.strings.setdefault, heads[4], heads[4])
+        nums = memo.line_numbers(max(heads[6]))
+        heads[3] = [nums[n] if n < len(nums) else n for n in heads[3]]
+    fields = _rows(Field, fields, (), 2, memo)
+    sections = _rows(Section, sections, (), -1, None)
+    pick = refs.__getitem__
+    return tuple(map(
+        tuple.__new__, repeat(Entry),
+        map(tuple.__add__, zip(*heads), zip(
+            _split(fields, field_counts), _split(sections, section_counts),
+            map(tuple, map(map, repeat(pick), _split(ref_ids, ref_counts))),
+            deprecated, placeholders, in_deprecated,
+        )),
+    ))
+
+
+def _split(items: tuple, counts: tuple[int, ...]) -> Iterator[tuple]:
+    """`items` cut into consecutive runs of `counts[k]` items."""
+    at = 0
+    for n in counts:
+        yield items[at:at + n]
+        at += n
+
+
 def _rows(kind: type, columns: tuple, strings: tuple[int, ...], line: int, memo: ParseMemo | None) -> tuple:
-    """NamedTuples of `kind` from `columns`; with `memo`, their strings and line numbers shared."""
+    """NamedTuples of `kind` from `columns`; with `memo`, their strings and the line numbers of
+    column `line` (none if negative) shared."""
     if not columns:
         return ()
     cols: list = list(columns)
@@ -211,7 +237,8 @@ def _rows(kind: type, columns: tuple, strings: tuple[int, ...], line: int, memo:
         keep = memo.strings.setdefault
         for k in strings:
             cols[k] = map(keep, cols[k], cols[k])
-        cols[line] = map(memo.line_numbers(max(cols[line])).__getitem__, cols[line])
+        if line >= 0:
+            cols[line] = map(memo.line_numbers(max(cols[line])).__getitem__, cols[line])
     return tuple(map(tuple.__new__, repeat(kind), zip(*cols)))
 
 
