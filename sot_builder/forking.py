@@ -107,7 +107,7 @@ def start(work: Callable[[], Any]) -> Child | None:
     """Fork a child that runs `work()` and sends back its result; None if no child could be made."""
     def send(write_end: int) -> None:
         result = work()
-        with os.fdopen(write_end, "wb") as fh:
+        with os.fdopen(write_end, "wb", closefd=False) as fh:  # closed by _fork
             pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
     forked = _fork(send)
@@ -144,6 +144,7 @@ def _fork(send: Callable[[int], None]) -> tuple[int, int] | None:
     """Fork a child that runs `send(the write end of a pipe)` and exits: (its pid, the read end)."""
     if not hasattr(os, "fork"):
         return None
+    _reap()
     try:
         read_end, write_end = os.pipe()
         pid = os.fork()
@@ -158,7 +159,29 @@ def _fork(send: Callable[[int], None]) -> tuple[int, int] | None:
         send(write_end)
         code = 0
     finally:
+        # the end of the pipe first: the parent need not wait while the exit frees this
+        # process's memory (18 ms for 200 MB)
+        with contextlib.suppress(OSError):
+            os.close(write_end)
         os._exit(code)
+
+
+_unreaped: list[int] = []  # children that had sent everything but were still exiting
+
+
+def _done_with(pid: int) -> None:
+    """Reap `pid` if it has exited; else later, without waiting for it now."""
+    with contextlib.suppress(OSError):
+        if os.waitpid(pid, os.WNOHANG)[0] == 0:
+            _unreaped.append(pid)
+
+
+def _reap() -> None:
+    for pid in list(_unreaped):
+        with contextlib.suppress(OSError):
+            if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                continue
+        _unreaped.remove(pid)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -172,13 +195,11 @@ def collect(child: Child | None) -> Any:
         return None
     try:
         with os.fdopen(child.read_end, "rb") as fh:
-            result = pickle.load(fh)
-        _, status = os.waitpid(child.pid, 0)
+            result = pickle.load(fh)  # whole, or it raises: the child finished its work
     except Exception:  # noqa: BLE001 - a child that died or sent garbage: the caller redoes its work
-        with contextlib.suppress(OSError):
-            os.waitpid(child.pid, 0)
-        return None
-    return result if status == 0 else None
+        result = None
+    _done_with(child.pid)
+    return result
 
 
 def in_two(here: Callable[[], Any], there: Callable[[], Any]) -> tuple[Any, Any]:
@@ -262,5 +283,4 @@ def _close(stream: Stream) -> None:
     for fd in (stream.read_end, stream.spool):
         with contextlib.suppress(OSError):
             os.close(fd)
-    with contextlib.suppress(OSError):
-        os.waitpid(stream.pid, 0)
+    _done_with(stream.pid)

@@ -127,3 +127,32 @@ def test_tickets_beyond_what_a_pipe_surely_holds_are_refused():
     assert forking.Tickets.make(forking.Tickets.MOST + 1) is None
     tickets = forking.Tickets.make(0)
     assert tickets is not None and list(tickets) == []
+
+
+def test_results_are_taken_without_waiting_for_the_child_to_exit(monkeypatch):
+    import time
+
+    real_exit = os._exit
+
+    def slow_exit(code):  # stands for a child freeing a lot of memory on its way out
+        time.sleep(1.0)
+        real_exit(code)
+
+    monkeypatch.setattr(os, "_exit", slow_exit)  # the children inherit it
+    start = time.perf_counter()
+    child = forking.start(lambda: "result")
+    assert forking.collect(child) == "result"
+    stream = forking.start_stream(lambda: iter(["a", "b"]))
+    assert list(forking.receive(stream)) == ["a", "b"]
+    assert time.perf_counter() - start < 0.9
+    assert {child.pid, stream.pid} <= set(forking._unreaped)
+    monkeypatch.undo()
+    time.sleep(1.2)
+    forking._reap()
+    assert not {child.pid, stream.pid} & set(forking._unreaped)
+    for pid in (child.pid, stream.pid):  # reaped: no such child any more
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            continue
+        raise AssertionError(f"{pid} was not reaped")
