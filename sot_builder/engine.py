@@ -90,6 +90,8 @@ def _severity_for(r: Rule, severities: dict[str, str]) -> str:
 
 
 PARALLEL_MIN_LINES = 100_000  # below this, one process checks faster than two
+_HERE = ("SOT2", "SOT3", "SOT102")  # the rules this process runs when a child runs the others
+_THERE = ("SOT208",)
 
 
 def run(project, rules: Sequence[Rule], jobs: int | None = None) -> list[Diagnostic]:
@@ -105,14 +107,15 @@ def _check_shared(project, rules: Sequence[Rule], jobs: int) -> list[Diagnostic]
     """Run `rules`; on a big project, a forked child runs about half of them.
 
     Rules that share an index run in the same process, so that no index is
-    built twice: the reference rules (SOT2xx) and the field rules (SOT3xx) here;
-    the back-reference rule, which builds its own, and the others in the child
+    built twice: the reference rules (SOT2xx, and SOT102, which shares their
+    index of referenced IDs) and the field rules (SOT3xx) here; the
+    back-reference rule, which builds its own, and the others in the child
     (about even at 10,000 and 100,000 entries).
     """
     lines = sum(len(d.lines) for d in project.documents)
     if (jobs or forking.cores()) < 2 or lines < PARALLEL_MIN_LINES:
         return _check(project, rules)
-    mine = [r for r in rules if r.code.startswith(("SOT2", "SOT3")) and r.code != "SOT208"]
+    mine = [r for r in rules if r.code.startswith(_HERE) and r.code not in _THERE]
     theirs = [r for r in rules if r not in mine]
     if not mine or not theirs:
         return _check(project, rules)
