@@ -131,7 +131,7 @@ def _size(src: SourceFile) -> int:
         return 0
 
 
-PACK_LAYOUT = 3  # the layout `pack` writes; cache entries of another layout are not read
+PACK_LAYOUT = 4  # the layout `pack` writes; cache entries of another layout are not read
 # the fields of references and headings whose strings are shared between documents: the
 # others (kind, file, source, section, field) are few, and already shared within one
 _REF_STRINGS = tuple(Ref._fields.index(name) for name in ("target", "label", "href", "fragment", "note"))
@@ -164,6 +164,7 @@ def pack(doc: Document) -> tuple:
         doc.body_start, _columns(doc.headings), doc.anchors, doc.explicit_anchors, packed_entries,
         _columns(doc.refs), tables, tuple(map(tuple, doc.regions)),
         tuple(map(tuple, doc.suppressions)), tuple(map(tuple, doc.problems)), doc.sha,
+        doc.colon_refs,
     )
 
 
@@ -192,7 +193,7 @@ def unpack(t: tuple, memo: ParseMemo | None = None) -> Document:
         explicit_anchors=t[9], entries=entries, refs=refs, tables=tables,
         regions=tuple(new(Region, r) for r in t[13]),
         suppressions=tuple(new(Suppression, s) for s in t[14]),
-        problems=tuple(new(ParseProblem, x) for x in t[15]), sha=t[16],
+        problems=tuple(new(ParseProblem, x) for x in t[15]), sha=t[16], colon_refs=t[17],
     )
 
 

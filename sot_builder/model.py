@@ -280,6 +280,8 @@ class Document:
     suppressions: tuple[Suppression, ...] = ()
     problems: tuple[ParseProblem, ...] = ()
     sha: str = ""  # content hash of the bytes parsed
+    colon_refs: bool = False  # a reference may name another registry (`NS:ID`): a ':' in a link's
+    # label, or right before an ID written outside a link
 
     @property
     def text(self) -> str:

@@ -225,6 +225,7 @@ class _Parser:
         self.regions: list[Region] = []
         self.suppressions: list[Suppression] = []
         self.refdefs: dict[str, str] = {}
+        self.colon_refs = False  # see Document.colon_refs
         self.entries: list[dict] = []  # open and closed entry builders
         self.slugger = Slugger()
         self.stack: list[tuple[int, bool]] = []  # open headings, outermost first: (level, deprecated?)
@@ -260,6 +261,7 @@ class _Parser:
             suppressions=tuple(self.suppressions),
             problems=tuple(self.problems),
             sha=self.sha,
+            colon_refs=self.colon_refs,
         )
 
     # -- frontmatter ----------------------------------------------------------
@@ -762,11 +764,15 @@ class _Parser:
                 note = full[end:stop].strip() if stop > end else ""
                 if note and note[0] in _NOTE_MARKS:
                     note = note[1:].lstrip()
+                if ":" in ident and parts[0]:
+                    self.colon_refs = True
                 ref = new(Ref, (parts[0], lineno, col, "link", parts[1], parts[2], parts[3], parts[4],
                                 src, sec, fld, strings.setdefault(note, note), image))
             else:
                 if kind == "bare" and lineno in table_lines:
                     kind = "table"
+                if col > 2 and not self.colon_refs and self.lines[lineno - 1][col - 2] == ":":
+                    self.colon_refs = True
                 ref = new(Ref, (strings.setdefault(ident, ident), lineno, col, kind, "", "", "", "",
                                 src, sec, fld, "", False))
             refs.append(ref)

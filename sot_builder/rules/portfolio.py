@@ -5,7 +5,6 @@ Every rule here is silent when no reference uses a portfolio namespace.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from sot_builder.diagnostics import Diagnostic, Severity
@@ -22,28 +21,9 @@ def _state(project):
 
 
 def _namespace_spelled(project) -> bool:
-    """Whether any reference may be spelled `NS:ID`: a colon in a link's label, or right before
-    a bare ID. Without one no rule here has anything to check (nor to load)."""
-    for doc in project.documents:
-        lines = doc.lines
-        colon_capital = None  # whether ':' comes right before a capital anywhere in the file
-        for ref in doc.refs:
-            if not ref.target:
-                continue
-            if ref.kind == "link":
-                if ":" in ref.label:
-                    return True
-            elif ref.column > 2:
-                # a bare ID starts with a capital at its column: without ':' + capital in the
-                # file, no bare ID has a ':' before it (and no line needs to be cut out)
-                if colon_capital is None:
-                    colon_capital = _COLON_CAPITAL_RE.search(doc.text) is not None
-                if colon_capital and 0 < ref.line <= len(lines) and lines[ref.line - 1][ref.column - 2] == ":":
-                    return True
-    return False
-
-
-_COLON_CAPITAL_RE = re.compile(":[A-Z]")
+    """Whether any reference may be spelled `NS:ID` (the parser notes a ':' in a link's label or
+    right before an ID outside links). Without one no rule here has anything to check (nor to load)."""
+    return any(doc.colon_refs for doc in project.documents)
 
 
 @rule("SOT210", "portfolio-registry", Severity.ERROR,

@@ -257,3 +257,18 @@ def test_the_inline_pass_gives_the_same_document_whatever_its_block_size(monkeyp
     assert blocked == whole
     assert len(whole.refs) >= 30 and any(e.placeholders for e in whole.entries)
     assert {r.kind for r in whole.refs} >= {"link", "bare", "code", "table"}
+
+
+@pytest.mark.parametrize("text, noted", [
+    ("Limits follow P:BR-003.\n", True),
+    ("Limits follow `Q:API-001`.\n", True),
+    ("| x | P:BR-003 |\n", True),
+    ("Email Consent: Limits, BR-003: fine, see BR-004\n", False),
+    (":BR-003 has no namespace\n", False),
+    ("See [P:BR-003](x.md#br-003) - a link\n", True),
+    ("See [BR-003](x.md#br-003) - Email: Limits\n", False),
+    ("See [Docs: intro](x.md#intro) - no ID\n", False),
+])
+def test_a_reference_that_may_name_another_registry_is_noted(text, noted):
+    doc = parse_document(f"# T\n\n{text}", "SoT/x.md")
+    assert doc.colon_refs is noted
