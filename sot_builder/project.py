@@ -296,19 +296,20 @@ def load_project(config: Config, use_cache: bool = True, jobs: int | None = None
 
     source = str(config.config_file or "defaults")
     declared = bool(config["types"])
-    registry = build_registry(config["types"] if declared else _builtin_table_types(), config.project_dir, source,
-                              memo_dir=config.project_dir / str(config["cache_dir"]))
+    memo_dir = config.project_dir / str(config["cache_dir"])
+    registry = build_registry(config["types"] if declared else _builtin_table_types(memo_dir), config.project_dir,
+                              source, memo_dir=memo_dir)
     sources = discover(config)
     documents = parse_all(config, registry, sources, use_cache=use_cache, jobs=jobs)
     if not declared:
-        registry = build_registry(implied_types(documents, config), config.project_dir, source)
+        registry = build_registry(implied_types(documents, config), config.project_dir, source, memo_dir=memo_dir)
     return Project(config=config, registry=registry, documents=documents)
 
 
-def _builtin_table_types() -> dict[str, dict]:
+def _builtin_table_types(memo_dir: Path) -> dict[str, dict]:
     from sot_builder.registry import builtin_definitions
 
-    return {p: {} for p, d in builtin_definitions().items() if d.get("table_rows")}
+    return {p: {} for p, d in builtin_definitions(memo_dir).items() if d.get("table_rows")}
 
 
 def implied_types(documents: list[Document], config: Config) -> dict[str, dict]:

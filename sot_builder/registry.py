@@ -8,9 +8,7 @@ definition files.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -411,20 +409,19 @@ def _builtin_memo(memo_dir: Path | None, paths: list[Path], texts: list[bytes]) 
 
 
 def _write_memo(memo: Path, data: dict) -> None:
-    """Keep `data` as `memo` (written whole or not at all), in place of older copies."""
+    """Keep `data` as `memo`, in place of older copies."""
+    from sot_builder.fsutil import atomic_write_bytes
+
     try:
         text = json.dumps(data, ensure_ascii=False)
     except (TypeError, ValueError):  # a value JSON cannot hold: read the YAML every time
         return
-    tmp = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
     try:
         for old in memo.parent.glob("types-builtin-*.json"):
             old.unlink()
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, memo)
+        atomic_write_bytes(memo, text.encode("utf-8"))
     except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        pass
 
 
 def make_type(data: dict, source: str) -> TypeDef:

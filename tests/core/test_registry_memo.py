@@ -91,3 +91,19 @@ def test_a_damaged_json_copy_of_the_builtin_definitions_is_written_again(tmp_pat
     registry.builtin_definitions.cache_clear()
     assert registry.builtin_definitions(memo_dir) == plain
     assert registry.builtin_definitions.__wrapped__(memo_dir) == plain  # read back from the copy
+
+
+def test_a_project_without_types_reads_the_builtin_definitions_through_its_cache_folder(tmp_path, monkeypatch):
+    from sot_builder.config import load_config
+    from sot_builder.project import load_project
+
+    (tmp_path / "SoT").mkdir()
+    (tmp_path / "SoT" / "SoT.PARTNER_INTEGRATIONS.md").write_text("# P\n\n## PIC-001: Stripe\n**Status**: Active\n")
+    (tmp_path / ".sotb_cache").mkdir()
+    asked = []
+    real = registry.builtin_definitions
+    monkeypatch.setattr(registry, "builtin_definitions", lambda memo_dir=None: asked.append(memo_dir) or real(memo_dir))
+    project = load_project(load_config(tmp_path), use_cache=False)
+    assert project.registry.get("PIC") is not None
+    assert asked and all(d == tmp_path / ".sotb_cache" for d in asked)  # never the YAML twice
+    assert list((tmp_path / ".sotb_cache").glob("types-builtin-*.json"))
