@@ -669,17 +669,17 @@ class _Parser:
         visible = self.visible
         for k in self.hidden:
             visible[k] = ""
-        maps = None
+        owner: list[int] | None = None  # the line and entry maps, made for the first block that needs them
         for first in range(0, len(visible), INLINE_BLOCK):
             block = visible[first:first + INLINE_BLOCK]
             text = "\n".join(block)
             if not ID_RE.search(text) and "[" not in text and "{" not in text:
                 continue
-            if maps is None:
+            if owner is None:
                 owner, section = self.line_maps()
-                maps = (owner, section, [e["refs"] for e in self.entries], [e["id"] for e in self.entries])
+                entry_refs, ids = [e["refs"] for e in self.entries], [e["id"] for e in self.entries]
             last = first + len(block)
-            self.inline_block(first, block, text, maps[0][first:last], maps[1][first:last], maps[2], maps[3])
+            self.inline_block(first, block, text, owner[first:last], section[first:last], entry_refs, ids)
 
     def inline_block(self, first: int, visible: list[str], text: str, owner: list[int],
                      section: list[str], entry_refs: list[list[Ref]], ids: list[str]) -> None:
