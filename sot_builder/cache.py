@@ -198,6 +198,8 @@ def unpack(t: tuple, memo: ParseMemo | None = None) -> Document:
 
 
 def _entries(packed: tuple, refs: tuple, memo: ParseMemo | None) -> tuple:
+    """The Entries `pack` made columns of (one count per entry for its fields, sections and
+    references); `refs` are the document's references, which entries point into."""
     heads, fields, field_counts, sections, section_counts, ref_ids, ref_counts, deprecated, \
         placeholders, in_deprecated = packed
     if not field_counts:
