@@ -110,6 +110,9 @@ class ParseMemo:
     def __init__(self) -> None:
         self.strings: dict[str, str] = {}
         self.numbers: list[int] = [0]  # numbers[k] is k: one int object per line number
+        # href -> (target, label, href, file, fragment) of the last link to it: most links
+        # of a registry are written several times, the same way each time
+        self.links: dict[str, tuple[str, str, str, str, str]] = {}
 
     def line_numbers(self, count: int) -> list[int]:
         """The shared ints 0..count: line numbers above 256 are each a separate object otherwise."""
@@ -740,7 +743,7 @@ class _Parser:
         link_starts.append(len(full) + 1)
         next_link = 0  # index in link_starts of the link after the current one
         line_owner, line_field, table_lines = self.line_owner, self.line_field, self.table_lines
-        strings, refs, numbers = self.memo.strings, self.refs, self.numbers
+        strings, refs, numbers, links = self.memo.strings, self.refs, self.numbers, self.memo.links
         new = tuple.__new__
         base = first + 1  # the number of the block's first line
         for pos, kind, ident, end, href, image in hits:
@@ -754,7 +757,9 @@ class _Parser:
             src = ids[k] if k >= 0 else ""
             fld = line_field.get(lineno, "") if line_field else ""
             if kind == "link":
-                parts = _link_parts(ident, href, strings)
+                parts = links.get(href)
+                if parts is None or parts[1] != ident:
+                    parts = links[href] = _link_parts(ident, href, strings)
                 next_link += 1
                 stop = starts[i + 1] - 1  # the end of the line, or the next link, or MAX_NOTE
                 if link_starts[next_link] < stop:

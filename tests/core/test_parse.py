@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sot_builder.parse import ParseOptions, parse_document, split_id
+from sot_builder.parse import ParseMemo, ParseOptions, parse_document, split_id
 
 
 def parse(text: str, **opts):
@@ -93,6 +93,18 @@ def test_links_with_positions_and_parts():
     assert refs[1].file == "" and refs[1].note == "implements: rule"
     assert refs[2].file == "../PRD.md" and refs[2].fragment == ""
 
+
+
+def test_a_link_written_again_with_another_label_gets_its_own_target():
+    memo = ParseMemo()
+    first = parse_document("- [API-001](SoT.API.md#api-001)\n- [see](SoT.API.md#api-001)\n",
+                           "SoT/SoT.A.md", memo=memo)
+    second = parse_document("- [API-002](SoT.API.md#api-001)\n- [API-001](SoT.API.md#api-001)\n",
+                            "SoT/SoT.B.md", memo=memo)
+    assert [(r.target, r.label) for r in first.refs + second.refs] == [
+        ("API-001", "API-001"), ("API-001", "see"), ("API-002", "API-002"), ("API-001", "API-001"),
+    ]
+    assert {(r.file, r.fragment) for r in first.refs + second.refs} == {("SoT.API.md", "api-001")}
 
 def test_ranges_are_not_references():
     doc = parse(
