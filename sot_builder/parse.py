@@ -89,6 +89,7 @@ MAX_FRONTMATTER_ALIASES = 100
 MAX_FRONTMATTER_VALUES = 100_000  # values in the frontmatter with every alias expanded
 MAX_FRONTMATTER_DEPTH = 50  # lists and mappings inside each other
 INLINE_BLOCK = 2048  # lines the inline pass reads at a time
+LINK_MEMO_MAX = 50_000  # links whose parts a ParseMemo keeps at most
 MAX_NOTE = 500  # a link's note is the text after it, up to the next link and at most this long
 _NOTE_MARKS = frozenset("-–—:|")  # a note's leading punctuation, dropped
 
@@ -111,7 +112,8 @@ class ParseMemo:
         self.strings: dict[str, str] = {}
         self.numbers: list[int] = [0]  # numbers[k] is k: one int object per line number
         # href -> (target, label, href, file, fragment) of the last link to it: most links
-        # of a registry are written several times, the same way each time
+        # of a registry are written several times, the same way each time; emptied when
+        # it holds LINK_MEMO_MAX, so that it never costs more than some megabytes
         self.links: dict[str, tuple[str, str, str, str, str]] = {}
 
     def line_numbers(self, count: int) -> list[int]:
@@ -744,6 +746,8 @@ class _Parser:
         next_link = 0  # index in link_starts of the link after the current one
         line_owner, line_field, table_lines = self.line_owner, self.line_field, self.table_lines
         strings, refs, numbers, links = self.memo.strings, self.refs, self.numbers, self.memo.links
+        if len(links) >= LINK_MEMO_MAX:
+            links.clear()
         new = tuple.__new__
         base = first + 1  # the number of the block's first line
         for pos, kind, ident, end, href, image in hits:

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sot_builder import parse as parse_module
 from sot_builder.parse import ParseMemo, ParseOptions, parse_document, split_id
 
 
@@ -105,6 +106,16 @@ def test_a_link_written_again_with_another_label_gets_its_own_target():
         ("API-001", "API-001"), ("API-001", "see"), ("API-002", "API-002"), ("API-001", "API-001"),
     ]
     assert {(r.file, r.fragment) for r in first.refs + second.refs} == {("SoT.API.md", "api-001")}
+
+
+def test_the_parts_of_links_kept_for_a_load_are_bounded(monkeypatch):
+    monkeypatch.setattr(parse_module, "LINK_MEMO_MAX", 5)
+    monkeypatch.setattr(parse_module, "INLINE_BLOCK", 2)
+    memo = ParseMemo()
+    text = "".join(f"- [API-{k:03d}](SoT.API.md#api-{k:03d})\n" for k in range(1, 41))
+    doc = parse_document(text, "SoT/SoT.A.md", memo=memo)
+    assert [r.target for r in doc.refs] == [f"API-{k:03d}" for k in range(1, 41)]
+    assert len(memo.links) < 5 + 2
 
 def test_ranges_are_not_references():
     doc = parse(
