@@ -8,6 +8,7 @@ position is fixed here, 1-based, counted on the file as it is on disk.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import re
 from bisect import bisect_right
@@ -295,6 +296,9 @@ class _Parser:
         return data, key_lines, end + 2
 
     def load_yaml(self, source: str) -> dict | None:
+        simple = simple_frontmatter(source)
+        if simple is not None:
+            return simple
         import yaml
 
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -933,6 +937,53 @@ def _expanded_size(data: object, limit: int, max_depth: int = MAX_FRONTMATTER_DE
             stack.append((node, True))
             stack.extend((k, False) for k in kids if isinstance(k, (dict, list)))
     return sizes.get(id(data), (1, 0))[0]
+
+
+# Frontmatter as `sotb new` writes it: `key: value` lines, each value plain text,
+# a whole number, a decimal or a date. Such lines are read here as yaml reads
+# them; importing yaml would cost as much as the rest of a small lint.
+_SIMPLE_FM_LINE_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]{0,63}):(?: +(.*?))? *")
+_SIMPLE_FM_NUMBER_RE = re.compile(r"0|[1-9][0-9]{0,17}|([0-9]+\.[0-9]+)|([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_YAML_WORDS = frozenset(  # plain words yaml reads as booleans or null
+    "yes Yes YES no No NO true True TRUE false False FALSE on On ON off Off OFF null Null NULL".split()
+)
+_NOT_SIMPLE = object()
+
+
+def simple_frontmatter(source: str) -> dict | None:
+    """What yaml loads from `source` when every line is blank or a simple `key: value`; else None."""
+    data: dict = {}
+    for line in source.split("\n"):
+        m = _SIMPLE_FM_LINE_RE.fullmatch(line)
+        if m is None:
+            if line.strip(" "):
+                return None
+            continue
+        key, text = m.groups()
+        value = _simple_value(text) if text else None
+        if value is _NOT_SIMPLE or key in _YAML_WORDS:
+            return None
+        data[key] = value  # a repeated key keeps its first place and its last value, as in yaml
+    return data
+
+
+def _simple_value(text: str) -> object:
+    """The value yaml gives the plain scalar `text`, if it is text, a number or a date; else _NOT_SIMPLE."""
+    m = _SIMPLE_FM_NUMBER_RE.fullmatch(text)
+    if m is not None:
+        decimal, year, month, day = m.groups()
+        if decimal:
+            return float(text)
+        if year:
+            try:
+                return datetime.date(int(year), int(month), int(day))
+            except ValueError:  # yaml reports it
+                return _NOT_SIMPLE
+        return int(text)
+    if not (text[0].isascii() and text[0].isalpha() and text.isprintable()) or text in _YAML_WORDS \
+            or ": " in text or " #" in text or text.endswith(":"):
+        return _NOT_SIMPLE
+    return text
 
 
 def _alias_count(source: str, loader: type) -> int:

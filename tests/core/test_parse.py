@@ -166,6 +166,43 @@ def test_frontmatter_keys_and_lines():
     assert doc.body_start == 5
 
 
+FRONTMATTER_LINES = [
+    "version: 1.0", "id_prefix: PIC-###", "last_updated: 2025-01-10", "count: 12", "zero: 0",
+    "purpose: Source of Truth for payments, refunds [and] {more} — été", "empty:", "url: http://x.y/z",
+    "odd: 007", "big: 1_000", "hex: 0x1F", "sci: 1e5", "dot: .5", "time: 1:30", "bad_date: 2025-13-01",
+    "flag: yes", "off: x", "nothing: null", "tilde: ~", "quoted: 'x'", "list: [a, b]", "tag: !x y",
+    "colon: a: b", "comment: a #b", "hash: a#b", "tail: a:", "tab:\tx", "x: a\tb", "  indented: x", "",
+    "nbsp: a\u00a0#b", "sep: a\u2028b", "key:value", "dup: 1", "dup: 2", "long: " + "9" * 30,
+]
+
+
+@pytest.mark.parametrize("line", FRONTMATTER_LINES)
+def test_simple_frontmatter_reads_as_yaml_does(line):
+    for source in (line, f"a: b\n{line}\nz: 2025-01-10", f"{line}\n{line}"):
+        assert_same_as_yaml(source)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(FRONTMATTER_LINES), max_size=6),
+       st.text(alphabet=st.sampled_from(list("aZ09 -_.:#'\"!&*,[]{}\t\u00a0\u2014\u2028")), max_size=12))
+def test_simple_frontmatter_property(lines, text):
+    assert_same_as_yaml("\n".join([*lines, f"k: {text}", f"k{text}: v"]))
+
+
+def assert_same_as_yaml(source):
+    """The fast reading of simple frontmatter, where it applies, equals yaml's (values and types)."""
+    import yaml
+
+    from sot_builder.parse import simple_frontmatter
+
+    fast = simple_frontmatter(source)
+    if fast is None:
+        return
+    slow = yaml.load(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+    assert list(fast.items()) == list(slow.items())
+    assert [type(v) for v in fast.values()] == [type(v) for v in slow.values()]
+
+
 def test_anchors_slugs_and_explicit():
     doc = parse('## A\n## A\n<a id="api-001"></a>\n## API-001: Get {#custom}\n')
     assert {"a", "a-1", "api-001", "custom"} <= doc.anchors
