@@ -24,3 +24,20 @@ def templates_dir() -> Path:
 
 def schemas_dir() -> Path:
     return data_dir("schemas")
+
+
+def may_have_ledger(config) -> bool:
+    """False when the project surely has no ledger: the setting is empty or the file is missing.
+
+    The ledger rules ask this first: most projects keep no ledger, and the
+    ledger module is costly to import for a lint that does not need it.
+    """
+    if not config["ledger"]:
+        return False
+    try:
+        (config.root / config["ledger"]).stat()
+    except FileNotFoundError:
+        return False
+    except OSError:  # load_ledger reports it
+        pass
+    return True

@@ -9,10 +9,13 @@ from collections.abc import Iterator
 
 from sot_builder.diagnostics import Diagnostic, Severity
 from sot_builder.paths import RENUMBER_JOURNAL as JOURNAL_NAME
+from sot_builder.paths import may_have_ledger
 from sot_builder.rules.base import Rule, rule
 
 
 def _ledger(project):
+    if not may_have_ledger(project.config):
+        return None, ""
     from sot_builder.ledger import ledger_rel, load_ledger
 
     return load_ledger(project.config), ledger_rel(project.config)

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 
 from sot_builder.diagnostics import Diagnostic, Severity
+from sot_builder.paths import may_have_ledger
 from sot_builder.rules.base import Rule, rule
 
 _MARKERS = {"deprecated", "superseded", "retired", "obsolete", "old", "legacy", "removed"}
@@ -17,7 +18,9 @@ _SMALL = {"a", "an", "and", "or", "of", "for", "to", "in", "on", "with", "the", 
 
 def _ledger_state(project):
     """(ledger, records) for the project, or None when it has no ledger."""
-    from sot_builder.ledger import load_ledger, replayed  # only when the rules run
+    if not may_have_ledger(project.config):
+        return None
+    from sot_builder.ledger import load_ledger, replayed
 
     ledger = load_ledger(project.config)
     if ledger is None:

@@ -290,3 +290,19 @@ def test_an_empty_ledger_setting_turns_the_ledger_off(project: Path, capsys) -> 
     assert lint(project) == []
     assert main(["ledger", "update", str(project)]) == 2
     assert "turned off" in capsys.readouterr().err
+
+
+def test_may_have_ledger_is_false_exactly_when_load_ledger_finds_none(project: Path) -> None:
+    from sot_builder.paths import may_have_ledger
+
+    def both() -> tuple[bool, bool]:
+        config = load_config(project)
+        return may_have_ledger(config), ledger.load_ledger(config) is not None
+
+    assert both() == (False, False)
+    update(project)
+    assert both() == (True, True)
+    (project / "sotb.toml").write_text('ledger = ""\n' + CONFIG, encoding="utf-8")
+    assert both() == (False, False)
+    (project / "sotb.toml").write_text('ledger = "SoT.PARTNER_INTEGRATIONS.md/x"\n' + CONFIG, encoding="utf-8")
+    assert both() == (True, True)  # not a folder: load_ledger reports the ledger unreadable
