@@ -12,13 +12,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import pickle
 import shutil
 from collections.abc import Iterable, Iterator
 from itertools import repeat
 from pathlib import Path
 
-from sot_builder import __version__, collector, forking
+from sot_builder import __version__, collector
 from sot_builder.config import Config
 from sot_builder.model import (
     Document,
@@ -88,9 +87,13 @@ def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int,
     send are parsed here.
     """
     sizes = {src.path: _size(src) for src, _ in todo}
-    workers = min(jobs or forking.cores(), len(todo), 4)
     memo = memo or ParseMemo()
-    if workers <= 1 or sum(sizes.values()) < PARALLEL_MIN_BYTES or not hasattr(os, "fork"):
+    if sum(sizes.values()) < PARALLEL_MIN_BYTES or not hasattr(os, "fork"):
+        return _parse_chunk(todo, memo)
+    from sot_builder import forking
+
+    workers = min(jobs or forking.cores(), len(todo), 4)
+    if workers <= 1:
         return _parse_chunk(todo, memo)
     order = sorted(todo, key=lambda t: -sizes[t[0].path])
     batches = [order[k::forking.Tickets.MOST] for k in range(min(len(order), forking.Tickets.MOST))]
@@ -276,6 +279,8 @@ def _entry_key(src: SourceFile) -> str | None:
 
 
 def _load_entry(path: Path, memo: ParseMemo) -> Document | None:
+    import pickle  # only when the cache is used
+
     try:
         with open(path, "rb") as fh:
             return unpack(pickle.load(fh), memo)
@@ -311,6 +316,7 @@ def _store(folder: Path, fresh: dict[str, Document], keep: set[str]) -> None:
 
 
 def _write_entry(path: Path, doc: Document) -> bool:
+    import pickle
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as fh:

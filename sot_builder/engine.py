@@ -6,7 +6,7 @@ import fnmatch
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sot_builder import collector, forking
+from sot_builder import collector
 from sot_builder.diagnostics import Diagnostic, Severity, SotbError
 from sot_builder.model import Document, Suppression
 from sot_builder.rules import all_rules, rule_by_code
@@ -112,8 +112,11 @@ def _check_shared(project, rules: Sequence[Rule], jobs: int) -> list[Diagnostic]
     back-reference rule, which builds its own, and the others in the child
     (about even at 10,000 and 100,000 entries).
     """
-    lines = sum(len(d.lines) for d in project.documents)
-    if (jobs or forking.cores()) < 2 or lines < PARALLEL_MIN_LINES:
+    if sum(len(d.lines) for d in project.documents) < PARALLEL_MIN_LINES:
+        return _check(project, rules)
+    from sot_builder import forking
+
+    if (jobs or forking.cores()) < 2:
         return _check(project, rules)
     mine = [r for r in rules if r.code.startswith(_HERE) and r.code not in _THERE]
     theirs = [r for r in rules if r not in mine]

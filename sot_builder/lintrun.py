@@ -14,7 +14,6 @@ import glob
 import hashlib
 import json
 import os
-import pickle
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -95,6 +94,8 @@ def _result_path(config: Config) -> Path:
 
 
 def _load(config: Config, key: str) -> list[Diagnostic] | None:
+    import pickle  # only a run that uses the cache reads or writes results
+
     try:
         with open(_result_path(config), "rb") as fh:
             data = pickle.load(fh)
@@ -109,6 +110,8 @@ def _load(config: Config, key: str) -> list[Diagnostic] | None:
 
 
 def _store(config: Config, key: str, checked: dict[str, bool], diags: list[Diagnostic]) -> None:
+    import pickle
+
     rows = [(d.code, d.message, d.path, d.line, d.column, d.severity.value, d.ids, d.name, d.fix)
             for d in diags]
     path = _result_path(config)
