@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 
@@ -17,16 +17,6 @@ class Severity(str, Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class Edit:
-    """Replace lines [start_line, end_line) (1-based) of `path` with `text`."""
-
-    path: str
-    start_line: int
-    end_line: int
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
 class Diagnostic:
     code: str
     message: str
@@ -37,7 +27,6 @@ class Diagnostic:
     ids: tuple[str, ...] = ()
     name: str = ""  # rule name, e.g. "duplicate-id"
     fix: str = ""  # a short hint how to repair ("run `sotb sync`", "use #pic-001-stripe")
-    edits: tuple[Edit, ...] = field(default=(), compare=False)
 
     @property
     def sort_key(self) -> tuple[str, int, int, str, str]:
@@ -46,7 +35,7 @@ class Diagnostic:
     def with_severity(self, severity: Severity) -> "Diagnostic":
         return Diagnostic(
             self.code, self.message, self.path, self.line, self.column, severity,
-            self.ids, self.name, self.fix, self.edits,
+            self.ids, self.name, self.fix,
         )
 
 

@@ -15,14 +15,6 @@ from sot_builder.rules.base import Rule
 UNUSED_SUPPRESSION = "SOT005"
 
 
-@dataclass(frozen=True)
-class Selection:
-    select: tuple[str, ...] = ()
-    ignore: tuple[str, ...] = ()
-    severity: tuple[tuple[str, str], ...] = ()
-    per_path_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
-
-
 def _specificity(rule_: Rule, token: str) -> int:
     """How closely a selector names a rule: -1 no match, 0 ALL, prefix length, 100 exact.
 
