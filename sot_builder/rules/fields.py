@@ -137,9 +137,20 @@ def _not_allowed(fd: FieldDef, raw: str) -> bool:
     if _is_placeholder(raw) or not raw.strip():
         return False
     value = _MARKUP_RE.sub("", raw).strip()
-    return not any(
-        re.match(re.escape(v) + r"(?:$|[\s(\-—–:,;.])", value, re.IGNORECASE) for v in fd.values
-    )
+    return not any(_starts_with(value, v) for v in fd.values)
+
+
+def _starts_with(value: str, allowed: str) -> bool:
+    """Whether `value` is `allowed` (any case), alone or followed by a space or punctuation.
+
+    ASCII text is compared directly: the pattern, compiled once per allowed
+    value, would cost more than all the comparisons of a small registry.
+    """
+    if value.isascii() and allowed.isascii():
+        n = len(allowed)
+        after = value[n:n + 1]
+        return value[:n].lower() == allowed.lower() and (not after or after.isspace() or after in "(-:,;.")
+    return re.match(re.escape(allowed) + r"(?:$|[\s(\-—–:,;.])", value, re.IGNORECASE) is not None
 
 
 @rule("SOT303", "bad-date", Severity.ERROR, "a date field is not a real YYYY-MM-DD date",

@@ -143,3 +143,19 @@ def test_close_match_finds_what_difflib_finds() -> None:
         expected = found[0] if found else None
         assert close_match(word, pool, cutoff) == expected, (word, pool, cutoff)
         assert close_match(word, Candidates(pool), cutoff) == expected
+
+
+def test_enum_value_check_agrees_with_its_pattern() -> None:
+    import re
+
+    from sot_builder.rules.fields import _starts_with
+
+    rng = random.Random(11)
+    chars = list("aAkKsSiI -(:,;.)\t\x1cé—–") + ["\u212a", "\u017f", "\u0130", "\u00a0"]
+    allowed = ["Active", "In Progress", "k", "S", "", "Done.", "Gelöscht"]
+    for _ in range(5000):
+        v = rng.choice(allowed)
+        head = rng.choice([v, v.upper(), v.lower(), v.swapcase(), ""])
+        value = (head + "".join(rng.choice(chars) for _ in range(rng.randint(0, 3)))).strip()
+        pattern = re.escape(v) + r"(?:$|[\s(\-—–:,;.])"
+        assert _starts_with(value, v) == bool(re.match(pattern, value, re.IGNORECASE)), (value, v)
