@@ -10,7 +10,6 @@ entries no current file has.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 from collections.abc import Iterable, Iterator
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from sot_builder import __version__, collector
 from sot_builder.config import Config
+from sot_builder.hashing import blake2b
 from sot_builder.model import (
     Document,
     Entry,
@@ -263,7 +263,7 @@ def _parse_each(items: list[tuple[SourceFile, ParseOptions]], memo: ParseMemo | 
 
 def _cache_folder(config: Config, options: dict[str, ParseOptions]) -> Path:
     """The cache of this sotb version and these parse options: one pickle per parsed file."""
-    key = hashlib.blake2b(
+    key = blake2b(
         repr((__version__, PACK_LAYOUT, sorted((k, repr(v)) for k, v in options.items()))).encode(), digest_size=8
     ).hexdigest()
     return config.project_dir / config["cache_dir"] / f"parse-{key}"
@@ -274,8 +274,8 @@ def _entry_key(src: SourceFile) -> str | None:
     data, _ = read_source(src)
     if data is None:
         return None
-    sha = hashlib.blake2b(data, digest_size=16).hexdigest()  # the hash a Document keeps
-    return hashlib.blake2b(f"{src.path}\0{src.role}\0{sha}".encode(), digest_size=16).hexdigest()
+    sha = blake2b(data, digest_size=16).hexdigest()  # the hash a Document keeps
+    return blake2b(f"{src.path}\0{src.role}\0{sha}".encode(), digest_size=16).hexdigest()
 
 
 def _load_entry(path: Path, memo: ParseMemo) -> Document | None:

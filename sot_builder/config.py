@@ -148,11 +148,10 @@ def load_config(start: Path | None = None, explicit: Path | None = None) -> Conf
 
 def _memo_path(project_dir: Path, data: dict[str, Any]) -> Path:
     """A marker that exactly this configuration passed validation with this sotb version."""
-    import hashlib
-
     from sot_builder import __version__
+    from sot_builder.hashing import blake2b
 
-    key = hashlib.blake2b(
+    key = blake2b(
         (__version__ + json.dumps(data, sort_keys=True, default=str)).encode(), digest_size=12
     ).hexdigest()
     cache = data.get("cache_dir", DEFAULTS["cache_dir"])

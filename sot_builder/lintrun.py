@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from pathlib import Path
 from sot_builder import __version__, collector
 from sot_builder.config import Config
 from sot_builder.diagnostics import Diagnostic, Severity
+from sot_builder.hashing import blake2b
 from sot_builder.rules.base import Rule
 
 RESULT_FILE = "lint-result.pickle"
@@ -67,7 +67,7 @@ def _extra_files(config: Config) -> list[Path]:
 def _fingerprint(config: Config, rules: Sequence[Rule], sources) -> str:
     import datetime as dt  # only when the result cache is used
 
-    h = hashlib.blake2b(digest_size=20)
+    h = blake2b(digest_size=20)
     h.update(__version__.encode())
     h.update(json.dumps(config.values, sort_keys=True, default=str).encode())
     h.update(str(config.project_dir).encode())
@@ -84,7 +84,7 @@ def _fingerprint(config: Config, rules: Sequence[Rule], sources) -> str:
 
 def _file_digest(path: Path) -> bytes:
     try:
-        return hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
+        return blake2b(path.read_bytes(), digest_size=16).digest()
     except OSError as exc:
         return f"missing:{exc.errno}".encode()
 

@@ -9,7 +9,6 @@ position is fixed here, 1-based, counted on the file as it is on disk.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import re
 from bisect import bisect_right
 from itertools import accumulate
@@ -17,6 +16,7 @@ from operator import itemgetter
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from sot_builder.hashing import blake2b
 from sot_builder.model import (
     Document,
     Entry,
@@ -200,7 +200,7 @@ def parse_document(
     memo: ParseMemo | None = None,
 ) -> Document:
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    sha = hashlib.blake2b(raw, digest_size=16).hexdigest()
+    sha = blake2b(raw, digest_size=16).hexdigest()
     if isinstance(data, str):
         text, problem = data, None
     else:

@@ -398,11 +398,11 @@ def builtin_definitions(memo_dir: Path | None = None) -> dict[str, dict]:
 
 
 def _builtin_memo(memo_dir: Path | None, paths: list[Path], texts: list[bytes]) -> Path | None:
-    import hashlib
+    from sot_builder.hashing import blake2b
 
     if memo_dir is None or not memo_dir.is_dir():
         return None
-    h = hashlib.blake2b(digest_size=12)
+    h = blake2b(digest_size=12)
     for path, text in zip(paths, texts):
         h.update(path.name.encode() + b"\0" + text + b"\0")
     return memo_dir / f"types-builtin-{h.hexdigest()}.json"
@@ -502,13 +502,13 @@ def build_registry(types_config: dict[str, Any], base_dir: Path, source: str,
 
 def _valid_marker(memo_dir: Path | None, types_config: dict[str, Any], base_dir: Path) -> Path | None:
     """The marker that these type definitions (and the files they name) passed validation."""
-    import hashlib
+    from sot_builder.hashing import blake2b
 
     from sot_builder import __version__
 
     if memo_dir is None:
         return None
-    h = hashlib.blake2b(digest_size=12)
+    h = blake2b(digest_size=12)
     h.update(__version__.encode() + json.dumps(types_config, sort_keys=True, default=str).encode())
     for spec in types_config.values():
         if isinstance(spec, dict) and spec.get("definition"):

@@ -206,3 +206,11 @@ def test_a_damaged_cache_entry_is_parsed_again(tmp_path):
     for entry in (root / ".sotb_cache").glob("parse-*/*.pickle"):
         entry.write_bytes(entry.read_bytes()[:100])
     assert load_project(config).documents == first
+
+
+def test_hashing_gives_hashlibs_blake2b() -> None:
+    import hashlib
+
+    from sot_builder.hashing import blake2b
+
+    assert blake2b(b"sotb", digest_size=16).hexdigest() == hashlib.blake2b(b"sotb", digest_size=16).hexdigest()
