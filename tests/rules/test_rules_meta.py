@@ -75,3 +75,17 @@ def test_case_folders_name_existing_rules_and_hold_expected_files() -> None:
         else:
             case.expected()  # raises on a malformed line
     assert problems == [], "\n".join(problems)
+
+
+def test_rule_docs_are_dedented_as_textwrap_does() -> None:
+    import random
+    import textwrap
+
+    from sot_builder.rules.base import _dedent
+
+    rng = random.Random(3)
+    chars = [" ", " ", "\t", "\n", "\n", "a", "b", "\r", "\x0b", "\xa0"]
+    for _ in range(3000):
+        text = "".join(rng.choice(chars) for _ in range(rng.randint(0, 24)))
+        first, _, rest = text.partition("\n")
+        assert _dedent(text) == (first + "\n" + textwrap.dedent(rest)).strip(), repr(text)
