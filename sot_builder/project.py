@@ -153,17 +153,30 @@ class Project:
 def _link_groups(project: Project) -> list[LinkGroup]:
     out = []
     for doc in project.documents:
-        groups: dict[str, LinkGroup] = {}
-        for ref in doc.refs:
-            if ref.kind != "link" or "://" in ref.href or ref.href.startswith(_EXTERNAL):
-                continue
-            group = groups.get(ref.file)
-            if group is None:
-                path, inside = project.resolve_link(doc.path, ref.file)
-                group = groups[ref.file] = LinkGroup(doc, ref.file, path, inside, [])
-            group.refs.append(ref)
-        out.extend(groups.values())
+        for file, refs in _links_by_file(doc.refs).items():
+            path, inside = project.resolve_link(doc.path, file)
+            out.append(LinkGroup(doc, file, path, inside, refs))
     return out
+
+
+_HREF = attrgetter("href")
+
+
+def _links_by_file(refs: tuple[Ref, ...]) -> dict[str, list[Ref]]:
+    """File as written -> the links to it among `refs`, but those to another scheme
+    (`https://`, `mailto:`, ...); files in the order of their first link."""
+    some_external = ":" in "".join(map(_HREF, refs))  # without a ':', no href needs a look of its own
+    groups: dict[str, list[Ref]] = {}
+    get = groups.get
+    for ref in refs:
+        if ref.kind != "link" or (some_external and ("://" in ref.href or ref.href.startswith(_EXTERNAL))):
+            continue
+        file = ref.file
+        group = get(file)
+        if group is None:
+            group = groups[file] = []
+        group.append(ref)
+    return groups
 
 
 def _refs_to(project: Project) -> dict[str, list[Ref]]:

@@ -159,3 +159,114 @@ def test_enum_value_check_agrees_with_its_pattern() -> None:
         value = (head + "".join(rng.choice(chars) for _ in range(rng.randint(0, 3)))).strip()
         pattern = re.escape(v) + r"(?:$|[\s(\-—–:,;.])"
         assert _starts_with(value, v) == bool(re.match(pattern, value, re.IGNORECASE)), (value, v)
+
+
+_LINKS_CONFIG = """root = "SoT"
+documents = ["docs/guide.md"]
+
+[types.API]
+file = "SoT.API_CONTRACTS.md"
+fields = []
+
+[types.BR]
+file = "SoT.BUSINESS_RULES.md"
+fields = []
+"""
+
+_LINKED = """# API Contracts
+
+## Navigation
+
+- [API-001](#api-001-get-items)
+- [API-003](#API-003)
+
+## API-001: GET /items
+
+### Notes
+
+### Notes
+
+<a id="api-001"></a>
+
+## API-001: GET /items
+
+## API-002: Rates 50% off {#rate%20card}
+
+<a id="API-003"></a>
+
+## API-003: Third
+
+## API-004: Fourth {#api-004}
+
+## Overview
+"""
+
+_LINKING = """# Business Rules
+
+## BR-001: Refund window
+
+### Related
+
+- [API-001](SoT.API_CONTRACTS.md#api-001-get-items) - first of a repeated ID
+- [API-001](SoT.API_CONTRACTS.md#api-001-get-items-1) - second of it
+- [API-001](SoT.API_CONTRACTS.md#api-001) - explicit anchor in the entry
+- [API-003](SoT.API_CONTRACTS.md#API-003) - explicit anchor above the entry
+- [API-004](SoT.API_CONTRACTS.md#api-004) - explicit anchor of the heading
+- [API-004](SoT.API_CONTRACTS.md#api-004-fourth) - slug of a heading with an explicit anchor
+- [API-002](SoT.API_CONTRACTS.md#rate%20card) - quoted fragment
+- [API-002](SoT.API_CONTRACTS.md#rate%2520card) - quoted anchor
+- [notes](SoT.API_CONTRACTS.md#notes-1) - a repeated heading
+- [API-002](SoT.API_CONTRACTS.md#notes) - lands on no entry
+- [API-002](SoT.API_CONTRACTS.md#api-001-get-items) - lands on another entry
+- [overview](SoT.API_CONTRACTS.md#overview) - names no ID
+- [overview](SoT.API_CONTRACTS.md#api-003-third) - names no ID, lands on one
+- [API-001](SoT.API_CONTRACTS.md#) - empty fragment
+- [contracts](SoT.API_CONTRACTS.md) - no fragment
+- [API-001](SoT.API_CONTRACTS.md) - no fragment, names an ID
+- [API-001](./SoT.API_CONTRACTS.md#api-001-get-items) - the file written another way
+- [API-001](./SoT.API_CONTRACTS.md#api-001-get-itemz) - a broken one that way
+- [API-009](SoT.API%5FCONTRACTS.md#api-009-missing) - quoted path
+- [web](https://example.com/a.md#x) - external
+- [mail](mailto:someone@example.com) - external
+- [call](tel:123) - external
+- [odd](SoT.API_CONTRACTS.md#x://y) - external by its fragment
+- [colon](a%3A//b.md#frag) - a quoted colon
+- [guide](../docs/guide.md#intro) - a document outside the SoT root
+- [guide](../docs/guide.md#nowhere) - a broken one
+- [other](../docs/other.md#x) - a file that is not a document
+- [up](../../outside.md#x) - outside the project
+- [abs](/etc/passwd) - absolute
+- [win](C:/x.md) - a drive
+- [BR-001](#br-001-refund-window) - same file
+- [BR-001](#BR-001-Refund-Window) - same file, other case
+- [BR-001](#br-001-refund) - same file, broken
+- ![diagram](diagram.png) - an image
+"""
+
+
+def _links_project(root: Path):
+    from sot_builder.config import load_config
+    from sot_builder.project import load_project
+
+    files = {"sotb.toml": _LINKS_CONFIG, "SoT/SoT.API_CONTRACTS.md": _LINKED,
+             "SoT/SoT.BUSINESS_RULES.md": _LINKING, "docs/guide.md": "# Guide\n\n## Intro\n",
+             "docs/other.md": "# Other\n"}
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    return load_project(load_config(root), use_cache=False)
+
+
+def test_link_groups_hold_every_repository_link_once(tmp_path: Path) -> None:
+    project = _links_project(tmp_path)
+    expected = []
+    for doc in project.documents:
+        groups: dict[str, list[Ref]] = {}
+        for ref in doc.refs:
+            if ref.kind == "link" and "://" not in ref.href and not ref.href.startswith(("mailto:", "tel:", "data:")):
+                groups.setdefault(ref.file, []).append(ref)
+        expected += [(doc.path, file, refs) for file, refs in groups.items()]
+    assert [(g.doc.path, g.file, g.refs) for g in project.link_groups()] == expected
+    assert any(file == "a://b.md" for _, file, _ in expected)
+    for group in project.link_groups():
+        assert (group.path, group.inside) == project.resolve_link(group.doc.path, group.file)
