@@ -87,26 +87,23 @@ def _foreign_check(project):
     return lambda doc, ref: is_foreign_ref(doc, ref, namespaces)
 
 
-def anchor_entries(doc: Document) -> dict[str, Entry]:
-    """Every anchor of a document that lands on an entry."""
-    out: dict[str, Entry] = {}
-    by_id = {e.id: e for e in doc.entries}
-    for e in doc.entries:
-        for a in e.anchors:
-            if a:
-                out.setdefault(a, e)
-    for a in doc.explicit_anchors:
-        named = by_id.get(fragment_id(a.lower()))
-        if named is not None and fragment_id(a.lower()) == a.upper():
-            out[a] = named
+def anchor_ids(doc: Document) -> dict[str, str]:
+    """Every anchor of a document that lands on an entry -> the entry's ID."""
+    # in reverse, so that of the entries with the same anchor the first one wins
+    out = {a: e.id for e in reversed(doc.entries) for a in e.anchors}
+    out.pop("", None)
+    if doc.explicit_anchors:
+        ids = {e.id for e in doc.entries}
+        for a in doc.explicit_anchors:
+            ident = fragment_id(a.lower())
+            if ident in ids and ident == a.upper():
+                out[a] = ident  # `<a id="api-001">` lands on API-001 wherever it is
     return out
 
 
 def _anchor_ids(project) -> dict[str, dict[str, str]]:
     """Document path -> {anchor: ID of the entry it lands on}, for every document."""
-    return project.memo("refs.anchor_ids", lambda p: {
-        d.path: {a: e.id for a, e in anchor_entries(d).items()} for d in p.documents
-    })
+    return project.memo("refs.anchor_ids", lambda p: {d.path: anchor_ids(d) for d in p.documents})
 
 
 @rule("SOT201", "undefined-id", Severity.ERROR, "a reference names an ID that no entry defines",

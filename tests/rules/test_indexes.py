@@ -270,3 +270,28 @@ def test_link_groups_hold_every_repository_link_once(tmp_path: Path) -> None:
     assert any(file == "a://b.md" for _, file, _ in expected)
     for group in project.link_groups():
         assert (group.path, group.inside) == project.resolve_link(group.doc.path, group.file)
+
+
+def test_anchor_ids_are_where_each_anchor_lands(tmp_path: Path) -> None:
+    from sot_builder.parse import fragment_id
+    from sot_builder.rules.refs import anchor_ids
+
+    project = _links_project(tmp_path)
+    for doc in project.documents:
+        assert anchor_ids(doc) == _landing(doc, fragment_id)
+    assert anchor_ids(project.by_path["SoT/SoT.API_CONTRACTS.md"])["API-003"] == "API-003"
+
+
+def _landing(doc, fragment_id) -> dict[str, str]:
+    """Anchor -> ID of the entry it lands on, found the plain way."""
+    out: dict[str, Entry] = {}
+    by_id = {e.id: e for e in doc.entries}
+    for e in doc.entries:
+        for a in e.anchors:
+            if a:
+                out.setdefault(a, e)
+    for a in doc.explicit_anchors:
+        named = by_id.get(fragment_id(a.lower()))
+        if named is not None and fragment_id(a.lower()) == a.upper():
+            out[a] = named
+    return {a: e.id for a, e in out.items()}
