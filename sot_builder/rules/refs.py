@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Iterator
+from operator import itemgetter
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import unquote
 
@@ -221,12 +222,18 @@ def _doubtful_fragments(project) -> list[tuple[LinkGroup, Document, list[Ref]]]:
 
 def _find_doubtful_fragments(project) -> list[tuple[LinkGroup, Document, list[Ref]]]:
     anchor_ids = _anchor_ids(project)
+    named: dict[str, dict[str, str]] = {}  # document path -> its _named_ids
     out = []
     for group in project.link_groups():
         target = project.by_path.get(group.path) if group.inside else None
         if target is None:
             continue
         anchors, landing = target.anchors, anchor_ids[group.path]
+        ids = named.get(group.path)
+        if ids is None:
+            ids = named[group.path] = _named_ids(anchors, landing)
+        if _all_land(group.refs, ids):
+            continue  # the usual group
         doubtful = []
         for ref in group.refs:
             frag = ref.fragment
@@ -237,6 +244,30 @@ def _find_doubtful_fragments(project) -> list[tuple[LinkGroup, Document, list[Re
         if doubtful:
             out.append((group, target, doubtful))
     return out
+
+
+_FRAGMENT = itemgetter(Ref._fields.index("fragment"))
+_TARGET = itemgetter(Ref._fields.index("target"))
+
+
+def _all_land(refs: list[Ref], named_ids: dict[str, str]) -> bool:
+    """Whether each link names what its fragment lands on (see `_named_ids`): then none of
+    them is doubtful. Found without a loop in Python, as most groups are."""
+    return list(map(named_ids.get, map(_FRAGMENT, refs))) == list(map(_TARGET, refs))
+
+
+def _named_ids(anchors: frozenset[str], landing: dict[str, str]) -> dict[str, str]:
+    """Fragment -> the ID a link with it must name to need no closer look: that of the entry
+    the anchor lands on, else "". Anchors with a '%' (which a link may have quoted) are left
+    out; "" (no fragment) is in, naming ""."""
+    if "%" in "".join(anchors):
+        anchors = frozenset(a for a in anchors if "%" not in a)
+    if not landing.keys() <= anchors:
+        landing = {a: ident for a, ident in landing.items() if a in anchors}
+    ids = dict.fromkeys(anchors, "")
+    ids.update(landing)
+    ids[""] = ""
+    return ids
 
 
 def _suggest(project, target: Document, ref: Ref) -> str:

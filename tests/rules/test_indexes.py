@@ -282,6 +282,35 @@ def test_anchor_ids_are_where_each_anchor_lands(tmp_path: Path) -> None:
     assert anchor_ids(project.by_path["SoT/SoT.API_CONTRACTS.md"])["API-003"] == "API-003"
 
 
+def test_doubtful_fragments_are_those_a_look_at_each_link_finds(tmp_path: Path) -> None:
+    """The links SOT203 and SOT204 look at: those whose fragment is no anchor of the target,
+    or an anchor landing on another entry than the one the link names."""
+    from sot_builder.rules.refs import _all_land, _doubtful_fragments, _named_ids, anchor_ids
+
+    project = _links_project(tmp_path)
+    expected = []
+    passed = 0
+    for group in project.link_groups():
+        target = project.by_path.get(group.path) if group.inside else None
+        if target is None:
+            continue
+        landing = anchor_ids(target)
+        doubtful = [r for r in group.refs if r.fragment and (
+            "%" in r.fragment or r.fragment not in target.anchors
+            or (r.target and landing.get(r.fragment) != r.target))]
+        if doubtful:
+            expected.append((group, target, doubtful))
+        named = _named_ids(target.anchors, landing)
+        for ref in group.refs:  # a link passed over at a glance is not doubtful
+            assert not (_all_land([ref], named) and ref in doubtful), ref
+            passed += _all_land([ref], named)
+    assert _doubtful_fragments(project) == expected
+    assert passed > 10
+    fragments = [r.fragment for _, _, refs in expected for r in refs]
+    assert fragments == ["rate%20card", "rate%2520card", "notes", "api-001-get-items", "api-009-missing",
+                         "api-001-get-itemz", "nowhere", "BR-001-Refund-Window", "br-001-refund"]
+
+
 def _landing(doc, fragment_id) -> dict[str, str]:
     """Anchor -> ID of the entry it lands on, found the plain way."""
     out: dict[str, Entry] = {}
