@@ -52,21 +52,16 @@ def find_navigation(doc: Document) -> Navigation | None:
 def _read(doc: Document, start: int, end: int) -> Navigation:
     cats: list[NavCategory] = []
     loose: list[Ref] = []
-    text = "\n".join(doc.lines[start:end])  # the section's lines, start + 1 to end
-    last = -1
-    for m in RANGE_RE.finditer(text):  # a range never spans two lines
-        line_start = text.rfind("\n", 0, m.start()) + 1
-        if line_start == last:
-            continue  # only the first range of a line names a category
-        last = line_start
-        line_end = text.find("\n", m.end())
-        line = text[line_start:line_end if line_end >= 0 else len(text)]
-        at = m.start() - line_start
-        if m.group(1) == m.group(4) and "](" not in line[:at]:
+    for lineno, line in enumerate(doc.lines[start:end], start + 1):
+        # Only the first range of a line names a category, and not one after a link's
+        # label: the search stops at the first "](" (a range holds no "]").
+        cut = line.find("](")
+        m = RANGE_RE.search(line, 0, len(line) if cut < 0 else cut)
+        if m is not None and m.group(1) == m.group(4):
+            at = m.start()
             name_m = _BOLD_RE.search(line)
             name = (name_m.group(1) or name_m.group(2)) if name_m else line[:at]
             name = re.sub(r"\(.*$", "", name).strip(" *:-#")
-            lineno = start + 1 + text.count("\n", 0, line_start)
             cats.append(NavCategory(name, m.group(1), int(m.group(3)), int(m.group(6)), lineno))
     # the parser gives references in the order of the text: the section's are one stretch
     refs = doc.refs[bisect_right(doc.refs, start, key=_line):bisect_right(doc.refs, end, key=_line)]

@@ -324,3 +324,60 @@ def _landing(doc, fragment_id) -> dict[str, str]:
         if named is not None and fragment_id(a.lower()) == a.upper():
             out[a] = named
     return {a: e.id for a, e in out.items()}
+
+
+def test_navigation_categories_are_the_first_ranges_of_lines() -> None:
+    """Each line's first range names a category, unless it comes after a link's label:
+    as a search of the whole section for every range finds them."""
+    from sot_builder.navigation import find_navigation
+    from sot_builder.parse import parse_document
+
+    rng = random.Random(5)
+    ids = ["API-001", "API-099", "API-100", "BR-007", "API-FEA-010", "api-001", "XAPI-002", "API-0012"]
+    seps = [" to ", " → ", "->", " - ", "-", "..", "…", " through ", "to", " ", "\t- "]
+    parts = ["**Core**", "### Core", "(", ")", "[", "]", "](", "](#api-001-x)", "[API-001](#api-001)", "- ",
+             "Phase 2", ":", "#", " ", "x"]
+
+    def piece() -> str:
+        if rng.random() < 0.4:
+            return rng.choice(ids) + rng.choice(seps) + rng.choice(ids)
+        return rng.choice(parts + ids)
+
+    found = 0
+    for _ in range(300):
+        body = ["## Navigation by Category", ""]
+        for _ in range(rng.randint(1, 12)):
+            body.append("".join(piece() for _ in range(rng.randint(0, 6))))
+        text = "# File\n\n" + "\n".join(body) + "\n\n## Other\n"
+        doc = parse_document(text.encode(), "SoT/SoT.API_CONTRACTS.md", "sot")
+        nav = find_navigation(doc)
+        got = [(c.name, c.prefix, c.first, c.last, c.line) for c in nav.categories]
+        assert got == _categories_by_whole_search(doc, nav.line, nav.end_line), text
+        found += len(got)
+    assert found > 100
+
+
+def _categories_by_whole_search(doc, start: int, end: int) -> list[tuple]:
+    import re
+
+    from sot_builder.navigation import _BOLD_RE
+    from sot_builder.parse import RANGE_RE
+
+    out = []
+    text = "\n".join(doc.lines[start:end])
+    last = -1
+    for m in RANGE_RE.finditer(text):
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        if line_start == last:
+            continue
+        last = line_start
+        line_end = text.find("\n", m.end())
+        line = text[line_start:line_end if line_end >= 0 else len(text)]
+        at = m.start() - line_start
+        if m.group(1) == m.group(4) and "](" not in line[:at]:
+            name_m = _BOLD_RE.search(line)
+            name = (name_m.group(1) or name_m.group(2)) if name_m else line[:at]
+            name = re.sub(r"\(.*$", "", name).strip(" *:-#")
+            out.append((name, m.group(1), int(m.group(3)), int(m.group(6)),
+                        start + 1 + text.count("\n", 0, line_start)))
+    return out
