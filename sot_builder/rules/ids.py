@@ -192,15 +192,27 @@ def navigation_category(project, r: Rule) -> Iterator[Diagnostic]:
         if nav is None:
             continue
         for cat in nav.categories:
+            prefix, first, last = cat.prefix, cat.first, cat.last
+            dash = prefix + "-"
             for ref in cat.items:
-                parts = split_id(ref.target)
-                if parts is None or parts[0] != cat.prefix or cat.holds(parts[2]):
+                number = _plain_number(ref.target, dash)  # the usual item, read without a regex
+                parts = (prefix, "", number) if number is not None else split_id(ref.target)
+                if parts is None or parts[0] != prefix or first <= parts[2] <= last:
                     continue
                 right = next((c for c in nav.categories if c.prefix == parts[0] and c.holds(parts[2])), None)
                 hint = f"; it belongs under '{right.name}'" if right else ""
                 yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target,), id=ref.target,
                              category=cat.name, prefix=cat.prefix, first=cat.first, last=cat.last,
                              hint=hint, fix="run `sotb sync`")
+
+
+def _plain_number(ident: str, dash: str) -> int | None:
+    """The number of `ident` when it is `dash` (a prefix and '-') and 3 to 9 digits, as
+    `split_id` reads it; None for any other text."""
+    if not ident.startswith(dash):
+        return None
+    digits = ident[len(dash):]
+    return int(digits) if 3 <= len(digits) <= 9 and digits.isdecimal() else None
 
 
 RULES = (duplicate_id, unknown_prefix, out_of_range, wrong_file, navigation_category)

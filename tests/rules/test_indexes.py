@@ -381,3 +381,22 @@ def _categories_by_whole_search(doc, start: int, end: int) -> list[tuple]:
             out.append((name, m.group(1), int(m.group(3)), int(m.group(6)),
                         start + 1 + text.count("\n", 0, line_start)))
     return out
+
+
+def test_plain_numbers_are_those_split_id_reads() -> None:
+    """Where `_plain_number` reads an ID, `split_id` reads the same (elsewhere it is left to it)."""
+    from sot_builder.parse import split_id
+    from sot_builder.rules.ids import _plain_number
+
+    rng = random.Random(9)
+    heads = ["API-", "AP-", "API-FEA-", "API", "APIX-", "-", ""]
+    pieces = ["0", "1", "12", "123", "٣", "²", "\n", " ", "x", "-", "1234567890"]
+    read = 0
+    for _ in range(5000):
+        ident = rng.choice(heads) + "".join(rng.choice(pieces) for _ in range(rng.randint(0, 4)))
+        for prefix in ("API", "AP"):
+            number = _plain_number(ident, prefix + "-")
+            if number is not None:
+                assert split_id(ident) == (prefix, "", number), ident
+                read += 1
+    assert read > 100
