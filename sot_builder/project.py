@@ -165,11 +165,11 @@ _HREF = attrgetter("href")
 def _links_by_file(refs: tuple[Ref, ...]) -> dict[str, list[Ref]]:
     """File as written -> the links to it among `refs`, but those to another scheme
     (`https://`, `mailto:`, ...); files in the order of their first link."""
-    some_external = ":" in "".join(map(_HREF, refs))  # without a ':', no href needs a look of its own
+    some_external = ":" in "".join(map(_HREF, refs))  # without a ':', no href needs a look
     groups: dict[str, list[Ref]] = {}
     get = groups.get
     for ref in refs:
-        if ref.kind != "link" or (some_external and ("://" in ref.href or ref.href.startswith(_EXTERNAL))):
+        if ref.kind != "link" or (some_external and _external(ref.href)):
             continue
         file = ref.file
         group = get(file)
@@ -177,6 +177,10 @@ def _links_by_file(refs: tuple[Ref, ...]) -> dict[str, list[Ref]]:
             group = groups[file] = []
         group.append(ref)
     return groups
+
+
+def _external(href: str) -> bool:
+    return "://" in href or href.startswith(_EXTERNAL)
 
 
 def _refs_to(project: Project) -> dict[str, list[Ref]]:

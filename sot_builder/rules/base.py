@@ -39,8 +39,8 @@ class Rule:
         **fmt: object,
     ) -> Diagnostic:
         # positional: a frozen dataclass takes them faster (a rule may report thousands)
-        return Diagnostic(self.code, self.message.format(**fmt), path, line, column, self.severity, ids,
-                          self.name, fix)
+        return Diagnostic(self.code, self.message.format(**fmt), path, line, column, self.severity,
+                          ids, self.name, fix)
 
 
 def rule(code: str, name: str, severity: Severity, summary: str, message: str = "{msg}"):

@@ -88,7 +88,7 @@ def _foreign_check(project):
     return lambda doc, ref: is_foreign_ref(doc, ref, namespaces)
 
 
-def anchor_ids(doc: Document) -> dict[str, str]:
+def landing_ids(doc: Document) -> dict[str, str]:
     """Every anchor of a document that lands on an entry -> the entry's ID."""
     # in reverse, so that of the entries with the same anchor the first one wins
     out = {a: e.id for e in reversed(doc.entries) for a in e.anchors}
@@ -104,7 +104,7 @@ def anchor_ids(doc: Document) -> dict[str, str]:
 
 def _anchor_ids(project) -> dict[str, dict[str, str]]:
     """Document path -> {anchor: ID of the entry it lands on}, for every document."""
-    return project.memo("refs.anchor_ids", lambda p: {d.path: anchor_ids(d) for d in p.documents})
+    return project.memo("refs.anchor_ids", lambda p: {d.path: landing_ids(d) for d in p.documents})
 
 
 @rule("SOT201", "undefined-id", Severity.ERROR, "a reference names an ID that no entry defines",

@@ -263,7 +263,8 @@ def test_link_groups_hold_every_repository_link_once(tmp_path: Path) -> None:
     for doc in project.documents:
         groups: dict[str, list[Ref]] = {}
         for ref in doc.refs:
-            if ref.kind == "link" and "://" not in ref.href and not ref.href.startswith(("mailto:", "tel:", "data:")):
+            external = "://" in ref.href or ref.href.startswith(("mailto:", "tel:", "data:"))
+            if ref.kind == "link" and not external:
                 groups.setdefault(ref.file, []).append(ref)
         expected += [(doc.path, file, refs) for file, refs in groups.items()]
     assert [(g.doc.path, g.file, g.refs) for g in project.link_groups()] == expected
@@ -272,20 +273,20 @@ def test_link_groups_hold_every_repository_link_once(tmp_path: Path) -> None:
         assert (group.path, group.inside) == project.resolve_link(group.doc.path, group.file)
 
 
-def test_anchor_ids_are_where_each_anchor_lands(tmp_path: Path) -> None:
+def test_landing_ids_are_where_each_anchor_lands(tmp_path: Path) -> None:
     from sot_builder.parse import fragment_id
-    from sot_builder.rules.refs import anchor_ids
+    from sot_builder.rules.refs import landing_ids
 
     project = _links_project(tmp_path)
     for doc in project.documents:
-        assert anchor_ids(doc) == _landing(doc, fragment_id)
-    assert anchor_ids(project.by_path["SoT/SoT.API_CONTRACTS.md"])["API-003"] == "API-003"
+        assert landing_ids(doc) == _landing(doc, fragment_id)
+    assert landing_ids(project.by_path["SoT/SoT.API_CONTRACTS.md"])["API-003"] == "API-003"
 
 
 def test_doubtful_fragments_are_those_a_look_at_each_link_finds(tmp_path: Path) -> None:
     """The links SOT203 and SOT204 look at: those whose fragment is no anchor of the target,
     or an anchor landing on another entry than the one the link names."""
-    from sot_builder.rules.refs import _all_land, _doubtful_fragments, _named_ids, anchor_ids
+    from sot_builder.rules.refs import _all_land, _doubtful_fragments, _named_ids, landing_ids
 
     project = _links_project(tmp_path)
     expected = []
@@ -294,7 +295,7 @@ def test_doubtful_fragments_are_those_a_look_at_each_link_finds(tmp_path: Path) 
         target = project.by_path.get(group.path) if group.inside else None
         if target is None:
             continue
-        landing = anchor_ids(target)
+        landing = landing_ids(target)
         doubtful = [r for r in group.refs if r.fragment and (
             "%" in r.fragment or r.fragment not in target.anchors
             or (r.target and landing.get(r.fragment) != r.target))]
@@ -307,8 +308,9 @@ def test_doubtful_fragments_are_those_a_look_at_each_link_finds(tmp_path: Path) 
     assert _doubtful_fragments(project) == expected
     assert passed > 10
     fragments = [r.fragment for _, _, refs in expected for r in refs]
-    assert fragments == ["rate%20card", "rate%2520card", "notes", "api-001-get-items", "api-009-missing",
-                         "api-001-get-itemz", "nowhere", "BR-001-Refund-Window", "br-001-refund"]
+    assert fragments == ["rate%20card", "rate%2520card", "notes", "api-001-get-items",
+                         "api-009-missing", "api-001-get-itemz", "nowhere", "BR-001-Refund-Window",
+                         "br-001-refund"]
 
 
 def _landing(doc, fragment_id) -> dict[str, str]:
@@ -333,10 +335,11 @@ def test_navigation_categories_are_the_first_ranges_of_lines() -> None:
     from sot_builder.parse import parse_document
 
     rng = random.Random(5)
-    ids = ["API-001", "API-099", "API-100", "BR-007", "API-FEA-010", "api-001", "XAPI-002", "API-0012"]
+    ids = ["API-001", "API-099", "API-100", "BR-007", "API-FEA-010", "api-001", "XAPI-002",
+           "API-0012"]
     seps = [" to ", " → ", "->", " - ", "-", "..", "…", " through ", "to", " ", "\t- "]
-    parts = ["**Core**", "### Core", "(", ")", "[", "]", "](", "](#api-001-x)", "[API-001](#api-001)", "- ",
-             "Phase 2", ":", "#", " ", "x"]
+    parts = ["**Core**", "### Core", "(", ")", "[", "]", "](", "](#api-001-x)",
+             "[API-001](#api-001)", "- ", "Phase 2", ":", "#", " ", "x"]
 
     def piece() -> str:
         if rng.random() < 0.4:
