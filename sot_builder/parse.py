@@ -60,9 +60,11 @@ _ENTRY_HEAD_RE = re.compile(
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _ANCHOR_RE = re.compile(r"(?<!\\)<a\s+(?:[^>]*?\s)?(?:id|name)\s*=\s*[\"']([^\"']+)[\"']", re.I)
 # `[label](href "title")`; an image's `!` is looked up before the match. Starting
-# with the literal `[` lets the engine skip ahead to the next bracket.
+# with the literal `[` lets the engine skip ahead to the next bracket. The label's
+# plain characters are one run between escapes and bracketed parts (the engine takes
+# a run at once, but an alternation a character at a time).
 _LINK_RE = re.compile(
-    r"\[((?:[^\[\]\\\n]|\\.|\[[^\[\]\n]*\])*)\]\([ \t]*(<[^>\n]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)"
+    r"\[([^\[\]\\\n]*(?:(?:\\.|\[[^\[\]\n]*\])[^\[\]\\\n]*)*)\]\([ \t]*(<[^>\n]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)"
     r"(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*\)"
 )
 _REFDEF_RE = re.compile(r"^ {0,3}\[([^\]]+)\]:\s*(\S+)")

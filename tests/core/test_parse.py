@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sot_builder import parse as parse_module
@@ -279,6 +279,30 @@ def test_ids_in_finds_what_finditer_finds(parts):
 
     text = "".join(parts)
     assert [(m.span(), m.groups()) for m in ids_in(text)] == [(m.span(), m.groups()) for m in ID_RE.finditer(text)]
+
+
+# the link pattern as first written: an alternation of one label character, an escape
+# or a bracketed part, repeated; the parser's runs of plain characters must match the same
+_LINK_AS_ALTERNATION = (
+    r"\[((?:[^\[\]\\\n]|\\.|\[[^\[\]\n]*\])*)\]\([ \t]*(<[^>\n]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)"
+    r"(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*\)"
+)
+
+
+@settings(max_examples=4000, deadline=None)
+@given(st.lists(st.sampled_from(["[", "]", "(", ")", "\\", "\n", " ", "\t", "a", "API-001", "x.md#y", "<",
+                                 ">", '"', "'", "](", "[b]", "\\]", "!"]), max_size=16))
+@example(["[", "\\", "a", "](", "x", ")"])
+@example(["[", "a", "\\]", "b", "](", "x", ")"])
+@example(["[", "[b]", "a", "[b]", "](", "<", "x y", ">", ")"])
+@example(["!", "[", "\\", "[", "](", "x.md#y", " ", '"', "t", '"', ")", "[b]"])
+def test_the_link_pattern_matches_what_its_alternation_matches(parts):
+    from sot_builder.parse import _LINK_RE
+
+    text = "".join(parts)
+    alternation = re.compile(_LINK_AS_ALTERNATION)
+    assert [(m.span(), m.groups()) for m in _LINK_RE.finditer(text)] == \
+        [(m.span(), m.groups()) for m in alternation.finditer(text)]
 
 
 _BLOCKY = """\
