@@ -92,7 +92,7 @@ MAX_FRONTMATTER_ALIASES = 100
 MAX_FRONTMATTER_VALUES = 100_000  # values in the frontmatter with every alias expanded
 MAX_FRONTMATTER_DEPTH = 50  # lists and mappings inside each other
 INLINE_BLOCK = 2048  # lines the inline pass reads at a time
-LINK_MEMO_MAX = 50_000  # links whose parts a ParseMemo keeps at most
+LINK_MEMO_MAX = 20_000  # links whose parts a ParseMemo keeps at most
 MAX_NOTE = 500  # a link's note is the text after it, up to the next link and at most this long
 _NOTE_MARKS = frozenset("-–—:|")  # a note's leading punctuation, dropped
 
