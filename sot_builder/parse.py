@@ -507,7 +507,7 @@ class _Parser:
         while stack and stack[-1][0] >= level:
             stack.pop()
         deprecated_parent = bool(stack) and stack[-1][1]
-        stack.append((level, deprecated_parent or bool(_DEPRECATED_RE.search(stripped))))
+        stack.append((level, deprecated_parent or says_deprecated(stripped)))
         plain = (_EMPTY_ANCHOR_RE.sub("", text) if "<a" in text else text).strip()
         m = _ENTRY_HEAD_RE.match(plain) if self.opts.entries else None
         if m and RANGE_RE.match(plain):
@@ -579,7 +579,7 @@ class _Parser:
         deprecated = bool(
             e["in_deprecated"]
             or ("(" in e["title"] or "[" in e["title"]) and _DEPRECATED_TITLE_RE.search(e["title"])
-            or _DEPRECATED_RE.search(status)
+            or says_deprecated(status)
         )
         return _new(Entry, (
             e["id"], e["prefix"], e["subtype"], e["number"],
@@ -1062,6 +1062,15 @@ def _cells(line: str) -> list[str]:
     if s.endswith("|") and not s.endswith("\\|"):
         s = s[:-1]
     return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", s)]
+
+
+def says_deprecated(text: str) -> bool:
+    """Whether `text` holds the word deprecated, superseded or retired, in any case."""
+    if text.isascii():  # one look for the usual heading, not the case-blind pattern's
+        low = text.lower()
+        if "deprecated" not in low and "superseded" not in low and "retired" not in low:
+            return False
+    return _DEPRECATED_RE.search(text) is not None
 
 
 def _clean_title(title: str) -> str:

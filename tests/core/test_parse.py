@@ -356,3 +356,14 @@ def test_the_inline_pass_gives_the_same_document_whatever_its_block_size(monkeyp
 def test_a_reference_that_may_name_another_registry_is_noted(text, noted):
     doc = parse_document(f"# T\n\n{text}", "SoT/x.md")
     assert doc.colon_refs is noted
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(["deprecated", "DEPRECATED", "Superseded", "retired", "RETIRED", "re", "tired",
+                                 "x", " ", "-", "_", "(", "ſuperseded", "retıred", "\u212aey", "é", "1"]),
+                max_size=6))
+def test_says_deprecated_agrees_with_the_pattern(parts):
+    from sot_builder.parse import _DEPRECATED_RE, says_deprecated
+
+    text = "".join(parts)
+    assert says_deprecated(text) == bool(_DEPRECATED_RE.search(text))
