@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sot_builder import __version__, collector
 from sot_builder.config import Config
-from sot_builder.hashing import blake2b
+from sot_builder.hashing import blake2b, file_sha
 from sot_builder.model import (
     Document,
     Entry,
@@ -274,7 +274,7 @@ def _entry_key(src: SourceFile) -> str | None:
     data, _ = read_source(src)
     if data is None:
         return None
-    sha = blake2b(data, digest_size=16).hexdigest()  # the hash a Document keeps
+    sha = file_sha(data)
     return blake2b(f"{src.path}\0{src.role}\0{sha}".encode(), digest_size=16).hexdigest()
 
 
@@ -317,6 +317,7 @@ def _store(folder: Path, fresh: dict[str, Document], keep: set[str]) -> None:
 
 def _write_entry(path: Path, doc: Document) -> bool:
     import pickle
+
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as fh:

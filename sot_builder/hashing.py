@@ -9,4 +9,9 @@ try:
 except ImportError:  # another Python
     from hashlib import blake2b
 
-__all__ = ["blake2b"]
+__all__ = ["blake2b", "file_sha"]
+
+
+def file_sha(data: bytes) -> str:
+    """The hash a Document keeps of its file's bytes (`Document.sha`)."""
+    return blake2b(data, digest_size=16).hexdigest()

@@ -16,7 +16,7 @@ from operator import itemgetter
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from sot_builder.hashing import blake2b
+from sot_builder.hashing import file_sha
 from sot_builder.model import (
     Document,
     Entry,
@@ -202,7 +202,7 @@ def parse_document(
     memo: ParseMemo | None = None,
 ) -> Document:
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    sha = blake2b(raw, digest_size=16).hexdigest()
+    sha = file_sha(raw)
     if isinstance(data, str):
         text, problem = data, None
     else:

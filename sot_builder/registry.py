@@ -502,9 +502,8 @@ def build_registry(types_config: dict[str, Any], base_dir: Path, source: str,
 
 def _valid_marker(memo_dir: Path | None, types_config: dict[str, Any], base_dir: Path) -> Path | None:
     """The marker that these type definitions (and the files they name) passed validation."""
-    from sot_builder.hashing import blake2b
-
     from sot_builder import __version__
+    from sot_builder.hashing import blake2b
 
     if memo_dir is None:
         return None

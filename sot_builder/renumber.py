@@ -34,6 +34,7 @@ from urllib.parse import quote, unquote
 
 from sot_builder.config import Config
 from sot_builder.diagnostics import SotbError
+from sot_builder.hashing import file_sha
 from sot_builder.model import Document, Entry, Ref
 from sot_builder.parse import ID_RE, fragment_id, parse_document, split_id
 from sot_builder.paths import RENUMBER_JOURNAL
@@ -362,7 +363,7 @@ def _read(project: Project, doc: Document) -> bytes | None:
         data = path.read_bytes()
     except OSError as exc:
         raise SotbError(f"cannot read file: {exc.strerror or exc}", doc.path)
-    if doc.sha and hashlib.blake2b(data, digest_size=16).hexdigest() != doc.sha:
+    if doc.sha and file_sha(data) != doc.sha:
         raise SotbError("file changed while sotb was reading it; run the command again", doc.path)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
         return None

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import hashlib
 import importlib
 import importlib.util
 import posixpath
@@ -49,6 +48,7 @@ from urllib.parse import quote
 from sot_builder import collector, forking
 from sot_builder.config import Config
 from sot_builder.diagnostics import SotbError
+from sot_builder.hashing import file_sha
 from sot_builder.model import Document, Entry, Region
 from sot_builder.parse import RANGE_RE, ParseOptions, parse_document, unclosed_block
 from sot_builder.project import Project, load_project, parse_options
@@ -784,7 +784,7 @@ def _read(project: Project, doc: Document) -> TextFile | None:
         data = path.read_bytes()
     except OSError as exc:
         raise SotbError(f"cannot read file: {exc.strerror or exc}", doc.path)
-    if hashlib.blake2b(data, digest_size=16).hexdigest() != doc.sha:
+    if file_sha(data) != doc.sha:
         raise SotbError("file changed while sotb was reading it; run `sotb sync` again", doc.path)
     if doc.problems and any(p.code == "SOT002" for p in doc.problems):
         return None

@@ -367,3 +367,12 @@ def test_says_deprecated_agrees_with_the_pattern(parts):
 
     text = "".join(parts)
     assert says_deprecated(text) == bool(_DEPRECATED_RE.search(text))
+
+
+def test_a_document_keeps_the_hash_of_its_file_s_bytes():
+    from sot_builder.hashing import file_sha
+
+    data = "## API-001: x\n\n**Status**: Active\n".encode()
+    doc = parse_document(data, "SoT/SoT.A.md")
+    assert doc.sha == file_sha(data) == parse_document(data.decode(), "SoT/SoT.A.md").sha
+    assert file_sha(data + b"\n") != doc.sha and len(doc.sha) == 32
