@@ -67,53 +67,74 @@ def parse_all(
                         docs[src.path] = hit
                         continue
             todo.append((src, options[src.role]))
-        fresh = _parse_many(todo, jobs if jobs is not None else int(config["jobs"] or 0), memo)
+        entries = None  # path -> the cache entry to write for it; None: no cache this time
+        if folder is not None and _prepare(folder):
+            entries = {p: folder / f"{key}.pickle" for p, key in keys.items()}
+        fresh, written = _parse_many(todo, jobs if jobs is not None else int(config["jobs"] or 0), memo, entries)
     docs.update(fresh)
-    if folder is not None:
-        _store(folder, {keys[p]: doc for p, doc in fresh.items() if p in keys}, set(keys.values()))
+    if entries is not None and _store({entries[p]: d for p, d in fresh.items() if p in entries and p not in written}):
+        _remove_stale(folder, set(keys.values()))
     return [docs[s.path] for s in sources]
 
 
-def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int,
-                memo: ParseMemo | None = None) -> dict[str, Document]:
+def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int, memo: ParseMemo | None = None,
+                entries: dict[str, Path] | None = None) -> tuple[dict[str, Document], set[str]]:
     """Parse `todo`; big inputs are shared between this process and forked children.
 
     The files, biggest first, are handed out one at a time to whichever process
     is free (`forking.Tickets`), so a process slowed down by the machine takes
     fewer. Each process reads the files it takes, so no file's bytes are held
-    longer than its parse. A child sends each document as soon as it is parsed;
-    this process takes in those that have arrived after each document of its
-    own, and the rest once no file is left. Documents a failed child did not
-    send are parsed here.
+    longer than its parse. A child sends each document as soon as it is parsed,
+    and writes its cache entry (`entries`) on the way: the bytes it sends are
+    those of the entry. This process takes in the documents that have arrived
+    after each document of its own, and the rest once no file is left.
+    Documents a failed child did not send are parsed here.
+
+    Returns the documents and the paths whose cache entries a child wrote (or
+    tried to: where it could not, the file is parsed again next time).
     """
     sizes = {src.path: _size(src) for src, _ in todo}
     memo = memo or ParseMemo()
     if sum(sizes.values()) < PARALLEL_MIN_BYTES or not hasattr(os, "fork"):
-        return _parse_chunk(todo, memo)
+        return _parse_chunk(todo, memo), set()
     from sot_builder import forking
 
     workers = min(jobs or forking.cores(), len(todo), 4)
     if workers <= 1:
-        return _parse_chunk(todo, memo)
+        return _parse_chunk(todo, memo), set()
     order = sorted(todo, key=lambda t: -sizes[t[0].path])
     batches = [order[k::forking.Tickets.MOST] for k in range(min(len(order), forking.Tickets.MOST))]
     tickets = forking.Tickets.make(len(batches))
     if tickets is None:
-        return _parse_chunk(todo, memo)
+        return _parse_chunk(todo, memo), set()
+    import pickle
 
     def taken() -> Iterator[tuple[SourceFile, ParseOptions]]:
         for k in tickets:
             yield from batches[k]
 
+    def sent() -> Iterator[bytes]:  # in a child
+        for doc in _parse_each(taken()):
+            data = pickle.dumps(pack(doc), protocol=pickle.HIGHEST_PROTOCOL)
+            if entries is not None and doc.path in entries:
+                _write_bytes(entries[doc.path], data)
+            yield data
+
     out: dict[str, Document] = {}
+    sent_paths: set[str] = set()
     shared = memo if sum(sizes.values()) >= SHARE_MIN_BYTES else None
 
-    def take(packed_docs: Iterable[tuple]) -> None:
-        for packed in packed_docs:
+    def take(blobs: Iterable[bytes]) -> None:
+        for data in blobs:
+            try:
+                packed = pickle.loads(data)
+            except Exception:  # noqa: BLE001 - garbled: the document is parsed here
+                continue
             out[packed[0]] = unpack(packed, shared)
+            sent_paths.add(packed[0])
 
     with collector.paused():
-        children = [forking.start_stream(lambda: map(pack, _parse_each(taken()))) for _ in range(workers - 1)]
+        children = [forking.start_stream(sent) for _ in range(workers - 1)]
         for doc in _parse_each(taken(), memo):
             out[doc.path] = doc
             for child in children:
@@ -124,7 +145,7 @@ def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int,
         missing = [item for item in todo if item[0].path not in out]
         if missing:
             out.update(_parse_chunk(missing, memo))
-    return out
+    return out, (sent_paths if entries is not None else set())
 
 
 def _size(src: SourceFile) -> int:
@@ -288,18 +309,34 @@ def _load_entry(path: Path, memo: ParseMemo) -> Document | None:
         return None
 
 
-def _store(folder: Path, fresh: dict[str, Document], keep: set[str]) -> None:
-    """Write the new entries, then remove the ones no current file has and older caches."""
+def _prepare(folder: Path) -> bool:
+    """Make the cache folder, ignored by git; False where it cannot be made (a read-only checkout)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         gitignore = folder.parent / ".gitignore"
         if not gitignore.exists():
             gitignore.write_text("*\n", encoding="utf-8")
     except OSError:  # a read-only checkout still lints, just without a cache
-        return
-    for key, doc in fresh.items():
-        if not _write_entry(folder / f"{key}.pickle", doc):
-            return
+        return False
+    return True
+
+
+def _store(fresh: dict[Path, Document]) -> bool:
+    """Write the cache entries of these documents; False at the first that cannot be written."""
+    import pickle
+
+    for path, doc in fresh.items():
+        try:
+            data = pickle.dumps(pack(doc), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - data pickle cannot write: no cache this time
+            return False
+        if not _write_bytes(path, data):
+            return False
+    return True
+
+
+def _remove_stale(folder: Path, keep: set[str]) -> None:
+    """Remove the entries no current file has, older caches and files a killed run left."""
     for old in folder.glob("*.pickle"):
         if old.stem not in keep:
             with contextlib.suppress(OSError):
@@ -315,15 +352,14 @@ def _store(folder: Path, fresh: dict[str, Document], keep: set[str]) -> None:
     remove_dead_temps(folder.parent)
 
 
-def _write_entry(path: Path, doc: Document) -> bool:
-    import pickle
-
+def _write_bytes(path: Path, data: bytes) -> bool:
+    """Write `path` whole or not at all (temporary file, then rename)."""
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as fh:
-            pickle.dump(pack(doc), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            fh.write(data)
         os.replace(tmp, path)
-    except Exception:  # noqa: BLE001 - no space, read-only, unpicklable data: no cache this time
+    except OSError:  # no space, read-only: no cache this time
         with contextlib.suppress(OSError):
             tmp.unlink()
         return False

@@ -1,10 +1,11 @@
 """Work shared with a forked child: it runs a function and pickles the result back.
 
 A child sees the parent's memory as it was at the fork, so nothing has to be
-sent to it; only its result comes back, through a pipe, or item by item through
-a temporary file (`start_stream`). `Tickets` lets this process and its children
-share a list of jobs as each is free. Where processes cannot be forked (Windows,
-a sandbox), or the child fails, the caller does the work itself.
+sent to it; only its result comes back, through a pipe, or as bytes, item by
+item, through a temporary file (`start_stream`). `Tickets` lets this process
+and its children share a list of jobs as each is free. Where processes cannot
+be forked (Windows, a sandbox), or the child fails, the caller does the work
+itself.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ class Child(NamedTuple):
 
 @dataclass
 class Stream:
-    """A child that sends items one at a time, each as soon as it is made.
+    """A child that sends items (bytes) one at a time, each as soon as it is made.
 
-    The child writes each pickled item to an unnamed temporary file shared with
+    The child writes each item to an unnamed temporary file shared with
     this process, then sends through the pipe only where the item ends; so it
     never waits for this process to read, however busy this process is.
     """
@@ -114,8 +115,8 @@ def start(work: Callable[[], Any]) -> Child | None:
     return Child(*forked) if forked else None
 
 
-def start_stream(work: Callable[[], Iterable[Any]]) -> Stream | None:
-    """Fork a child that sends each item of `work()` as it is made; None if no child could be made.
+def start_stream(work: Callable[[], Iterable[bytes]]) -> Stream | None:
+    """Fork a child that sends each item of `work()`, bytes, as it is made; None if no child could be made.
 
     Read the items with `ready` (those sent so far) and `receive` (all the rest).
     """
@@ -129,7 +130,7 @@ def start_stream(work: Callable[[], Iterable[Any]]) -> Stream | None:
     def send(write_end: int) -> None:
         end = 0
         for item in work():
-            view = memoryview(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
+            view = memoryview(item)
             while view:
                 done = os.pwrite(spool.fileno(), view, end)
                 end, view = end + done, view[done:]
@@ -216,7 +217,7 @@ def in_two(here: Callable[[], Any], there: Callable[[], Any]) -> tuple[Any, Any]
     return mine, (theirs if theirs is not None else there())
 
 
-def ready(stream: Stream | None) -> Iterator[Any]:
+def ready(stream: Stream | None) -> Iterator[bytes]:
     """The items `stream` has sent so far and not yet given, without waiting for more."""
     if stream is None:
         return
@@ -232,7 +233,7 @@ def _readable(fd: int) -> bool:
     return bool(poller.poll(0))
 
 
-def receive(stream: Stream | None) -> Iterator[Any]:
+def receive(stream: Stream | None) -> Iterator[bytes]:
     """The items `stream` sends, in order, each as soon as it is made, until the child is done.
 
     It ends early when the child failed or an item did not arrive whole; every
@@ -265,12 +266,15 @@ def _read_notes(stream: Stream) -> None:
         stream.ends.append(int(note))
 
 
-def _items(stream: Stream) -> Iterator[Any]:
+def _items(stream: Stream) -> Iterator[bytes]:
     while stream.ends:
         end = stream.ends.pop(0)
+        size = end - stream.read
         try:
-            item = pickle.loads(os.pread(stream.spool, end - stream.read, stream.read))
-        except Exception:  # noqa: BLE001 - an item cut off or garbled: nothing after it is trusted
+            item = os.pread(stream.spool, size, stream.read) if size >= 0 else None
+        except OSError:
+            item = None
+        if item is None or len(item) != size:  # cut off, or a notice out of order: nothing after it is trusted
             stream.ends.clear()
             stream.open = False
             return

@@ -127,6 +127,70 @@ def test_documents_a_worker_did_not_send_are_parsed_here(tmp_path, monkeypatch):
     assert one == two
 
 
+def test_a_garbled_document_from_a_worker_is_parsed_here(tmp_path, monkeypatch):
+    from sot_builder import cache, forking
+    from sot_builder.config import load_config
+    from sot_builder.project import load_project
+
+    config = load_config(_generated_registry(tmp_path, 120))
+    one = load_project(config, use_cache=False, jobs=1).documents
+    garbled: list[bytes] = []
+
+    def first_garbled(real):
+        def items(child):
+            for item in real(child):
+                if not garbled:
+                    garbled.append(item)
+                    item = item[:-1] + b"?"  # no longer ends like a pickle
+                yield item
+        return items
+
+    monkeypatch.setattr(cache, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(cache, "_parse_each", _slow_here(cache._parse_each))
+    monkeypatch.setattr(forking, "ready", first_garbled(forking.ready))
+    monkeypatch.setattr(forking, "receive", first_garbled(forking.receive))
+    two = load_project(config, use_cache=False, jobs=2).documents
+    assert garbled and one == two
+
+
+def _slow_here(parse_each):
+    """`_parse_each`, slowed down in this process only: a forked worker takes most files."""
+    import time
+
+    here = os.getpid()
+
+    def slow(items, memo=None):
+        for doc in parse_each(items, memo):
+            if os.getpid() == here:
+                time.sleep(0.2)
+            yield doc
+
+    return slow
+
+
+def test_workers_write_the_cache_entries_of_the_documents_they_parse(tmp_path, monkeypatch):
+    from sot_builder import cache
+    from sot_builder.config import load_config
+    from sot_builder.project import load_project
+
+    root = _generated_registry(tmp_path, 120)
+    config = load_config(root)
+    monkeypatch.setattr(cache, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(cache, "_parse_each", _slow_here(cache._parse_each))
+    stored: list[str] = []  # the documents this process packed for the cache
+    real_store = cache._store
+    monkeypatch.setattr(cache, "_store", lambda fresh: stored.extend(d.path for d in fresh.values()) or real_store(fresh))
+    first = load_project(config, jobs=2).documents
+    entries = list((root / ".sotb_cache").glob("parse-*/*.pickle"))
+    assert len(entries) == len(first)
+    assert 0 < len(stored) < len(first) // 2  # the others were written by the worker
+    parsed: list[str] = []
+    real = cache.parse_source
+    monkeypatch.setattr(cache, "parse_source", lambda src, *a: parsed.append(src.path) or real(src, *a))
+    assert load_project(config, jobs=2).documents == first
+    assert parsed == []
+
+
 def _copies(docs) -> tuple[dict[str, set[int]], dict[str, set[str]]]:
     """Per link destination: the string objects that hold it, and the files that write it."""
     hrefs: dict[str, set[int]] = {}

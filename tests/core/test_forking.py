@@ -1,5 +1,4 @@
 import os
-import pickle
 import tempfile
 from pathlib import Path
 
@@ -46,7 +45,7 @@ def test_rules_of_a_failed_child_run_here(monkeypatch):
 
 
 def test_a_streaming_child_sends_each_item_in_order():
-    items = [("doc", k, "x" * 50_000) for k in range(8)]  # together far more than a pipe holds
+    items = [b"doc %d " % k + b"x" * 50_000 for k in range(8)] + [b""]  # far more than a pipe holds
     stream = forking.start_stream(lambda: iter(items))
     assert list(forking.receive(stream)) == items
 
@@ -55,28 +54,28 @@ def test_items_already_sent_are_ready_without_waiting_for_the_rest():
     read_end, write_end = os.pipe()
 
     def items():
-        yield "first"
+        yield b"first"
         os.read(read_end, 1)  # the second item waits until the test has the first
-        yield "second"
+        yield b"second"
 
     stream = forking.start_stream(items)
     got: list = []
     while not got:
         got = list(forking.ready(stream))
-    assert got == ["first"]
+    assert got == [b"first"]
     assert list(forking.ready(stream)) == []
     os.write(write_end, b"x")
-    assert list(forking.receive(stream)) == ["second"]
+    assert list(forking.receive(stream)) == [b"second"]
     os.close(read_end)
     os.close(write_end)
 
 
 def test_a_streaming_child_that_fails_sends_what_it_finished():
     def items():
-        yield 1
+        yield b"1"
         raise ValueError("no")
 
-    assert list(forking.receive(forking.start_stream(items))) == [1]
+    assert list(forking.receive(forking.start_stream(items))) == [b"1"]
     assert list(forking.receive(None)) == []
     assert list(forking.ready(None)) == []
 
@@ -96,12 +95,14 @@ def _stream_of(blob: bytes, notes: bytes) -> forking.Stream:
 
 
 def test_items_cut_off_or_garbled_are_left_out_with_all_after_them():
-    whole, cut = pickle.dumps(["first"]), pickle.dumps(["second", "x" * 100])
+    whole, cut = b"first", b"second" + b"x" * 100
     blob = whole + cut[: len(cut) // 2]
     stream = _stream_of(blob, b"%d\n%d\n" % (len(whole), len(whole) + len(cut)))
-    assert list(forking.receive(stream)) == [["first"]]
+    assert list(forking.receive(stream)) == [whole]
     stream = _stream_of(whole + whole, b"%d\nnot a number\n%d\n" % (len(whole), 2 * len(whole)))
-    assert list(forking.receive(stream)) == [["first"]]
+    assert list(forking.receive(stream)) == [whole]
+    stream = _stream_of(whole + whole, b"%d\n%d\n%d\n" % (len(whole), 1, 2 * len(whole)))  # out of order
+    assert list(forking.receive(stream)) == [whole]
 
 
 def test_tickets_are_each_taken_once_by_whichever_process_asks():
@@ -142,8 +143,8 @@ def test_results_are_taken_without_waiting_for_the_child_to_exit(monkeypatch):
     start = time.perf_counter()
     child = forking.start(lambda: "result")
     assert forking.collect(child) == "result"
-    stream = forking.start_stream(lambda: iter(["a", "b"]))
-    assert list(forking.receive(stream)) == ["a", "b"]
+    stream = forking.start_stream(lambda: iter([b"a", b"b"]))
+    assert list(forking.receive(stream)) == [b"a", b"b"]
     assert time.perf_counter() - start < 0.9
     assert {child.pid, stream.pid} <= set(forking._unreaped)
     monkeypatch.undo()
