@@ -146,6 +146,14 @@ class Registry:
             found = self._relations[key] = self._relation(*key)
         return found
 
+    def target_prefix_matters(self, entry_prefix: str) -> bool:
+        """Whether `relation_of(entry_prefix, ref)` may depend on the prefix of the ID referenced:
+        only when a relation of the entry's type names target prefixes. When it does not, the
+        answer for a reference without a ':' in its note (so without an annotation) depends only
+        on the reference's field and section."""
+        t = self.get(entry_prefix)
+        return t is not None and any(r.targets for r in t.relations)
+
     def _relation(self, entry_prefix: str, target_prefix: str, annotation: str, field_name: str,
                   section: str) -> str:
         t = self.get(entry_prefix)

@@ -155,7 +155,7 @@ def _missing_back_references(project) -> list[MissingBackRef]:
     relation_of = reg.relation_of
     single = _single_active(project)  # only these demand or owe back-references
     stating = [e for e in project.entries() if single.get(e.id) is e and reg.get(e.prefix) is not None]
-    doubtful = _not_answered_generically(stating, relation_of, single)
+    doubtful = _not_answered_generically(stating, reg, single)
     stated: dict[str, dict[str, list[str]]] = {}
     required: dict[tuple[str, str, str], bool] = {}
     inverses: dict[str, str] = {}
@@ -193,14 +193,19 @@ def _missing_back_references(project) -> list[MissingBackRef]:
     return out
 
 
-def _not_answered_generically(stating: list[Entry], relation_of,
+def _not_answered_generically(stating: list[Entry], reg: Registry,
                               single: dict[str, Entry]) -> dict[str, set[str]]:
     """Source ID -> the IDs of `single` it states a relation to that do not state the generic
     relation back. A pair answered that way needs nothing more (the usual case)."""
+    relation_of = reg.relation_of
+    places: dict[str, dict[tuple[str, str], str] | None] = {}  # prefix -> (section, field) -> relation
     stated = []  # per stating entry: the IDs it states a relation to
     generic_to: dict[str, tuple[str, ...]] = {}  # ID -> the IDs it states the generic relation to
     for e in stating:
-        targets, generic = _stated_targets(e, relation_of)
+        by_place = places.get(e.prefix, False)
+        if by_place is False:
+            by_place = places[e.prefix] = place_memo(reg, e.prefix)
+        targets, generic = _stated_targets(e, relation_of, by_place)
         stated.append(targets)
         if generic:
             generic_to[e.id] = generic
@@ -218,16 +223,33 @@ def _not_answered_generically(stating: list[Entry], relation_of,
     return out
 
 
-def _stated_targets(entry: Entry, relation_of) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def place_memo(reg: Registry, prefix: str) -> dict[tuple[str, str], str] | None:
+    """An empty (section, field) -> relation memo for the references of `prefix` entries, or
+    None when their relations may depend on the target's prefix (see `_stated_targets`)."""
+    return None if reg.target_prefix_matters(prefix) else {}
+
+
+def _stated_targets(entry: Entry, relation_of,
+                    by_place: dict[tuple[str, str], str] | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(the IDs an entry states a relation to, those it states the generic relation to), in
-    order; one shared tuple when every relation it states is the generic one (the usual case)."""
+    order; one shared tuple when every relation it states is the generic one (the usual case).
+
+    With `by_place`, the relations of references without a ':' in their note (so without an
+    annotation) are remembered there by (section, field): for entries of a type whose relations
+    name no target prefixes, nothing else changes them (`Registry.target_prefix_matters`)."""
     targets: list[str] = []
     generic: list[str] = []
     prefix, own = entry.prefix, entry.id
     for ref in entry.refs:  # _stated, written out: this runs for every reference of the registry
         target = ref.target
         if target and target != own:
-            rel = relation_of(prefix, ref)
+            if by_place is not None and ":" not in ref.note:
+                place = (ref.section, ref.field)
+                rel = by_place.get(place)
+                if rel is None:
+                    rel = by_place[place] = relation_of(prefix, ref)
+            else:
+                rel = relation_of(prefix, ref)
             if rel:
                 targets.append(target)
                 if rel == GENERIC_RELATION:
