@@ -92,7 +92,7 @@ MAX_FRONTMATTER_ALIASES = 100
 MAX_FRONTMATTER_VALUES = 100_000  # values in the frontmatter with every alias expanded
 MAX_FRONTMATTER_DEPTH = 50  # lists and mappings inside each other
 INLINE_BLOCK = 2048  # lines the inline pass reads at a time
-LINK_MEMO_MAX = 20_000  # links whose parts a ParseMemo keeps at most
+LINK_MEMO_MAX = 250_000  # links a ParseMemo keeps at most: some megabytes of dict
 MAX_NOTE = 500  # a link's note is the text after it, up to the next link and at most this long
 _NOTE_MARKS = frozenset("-–—:|")  # a note's leading punctuation, dropped
 
@@ -114,10 +114,11 @@ class ParseMemo:
     def __init__(self) -> None:
         self.strings: dict[str, str] = {}
         self.numbers: list[int] = [0]  # numbers[k] is k: one int object per line number
-        # href -> (target, label, href, file, fragment) of the last link to it: most links
-        # of a registry are written several times, the same way each time; emptied when
-        # it holds LINK_MEMO_MAX, so that it never costs more than some megabytes
-        self.links: dict[str, tuple[str, str, str, str, str]] = {}
+        # href -> the last link to it, whose target, label, file and fragment the next link
+        # written the same way shares: most links of a registry are written several times.
+        # The Ref is one a document holds anyway; the memo is emptied when it holds
+        # LINK_MEMO_MAX, so that it never costs more than some megabytes
+        self.links: dict[str, Ref] = {}
 
     def line_numbers(self, count: int) -> list[int]:
         """The shared ints 0..count: line numbers above 256 are each a separate object otherwise."""
@@ -767,9 +768,10 @@ class _Parser:
             src = ids[k] if k >= 0 else ""
             fld = line_field.get(lineno, "") if line_field else ""
             if kind == "link":
-                parts = links.get(href)
-                if parts is None or parts[1] != ident:
-                    parts = links[href] = _link_parts(ident, href, strings)
+                known = links.get(href)
+                if known is None or known[4] != ident:
+                    known = None
+                    parts = _link_parts(ident, href, strings)
                 next_link += 1
                 stop = starts[i + 1] - 1  # the end of the line, or the next link, or MAX_NOTE
                 if link_starts[next_link] < stop:
@@ -779,10 +781,15 @@ class _Parser:
                 note = full[end:stop].strip() if stop > end else ""
                 if note and note[0] in _NOTE_MARKS:
                     note = note[1:].lstrip()
-                if ":" in ident and parts[0]:
+                note = strings.setdefault(note, note)
+                if known is not None:
+                    ref = new(Ref, (known[0], lineno, col, "link", known[4], known[5], known[6], known[7],
+                                    src, sec, fld, note, image))
+                else:
+                    ref = links[href] = new(Ref, (parts[0], lineno, col, "link", parts[1], parts[2],
+                                                  parts[3], parts[4], src, sec, fld, note, image))
+                if ":" in ident and ref[0]:
                     self.colon_refs = True
-                ref = new(Ref, (parts[0], lineno, col, "link", parts[1], parts[2], parts[3], parts[4],
-                                src, sec, fld, strings.setdefault(note, note), image))
             else:
                 if kind == "bare" and lineno in table_lines:
                     kind = "table"
