@@ -292,7 +292,7 @@ def _ratio_target(found: dict, size: int, key: str, limit: float) -> TargetRow:
     if not result.ok or not floor.ok:
         return TargetRow(name, "failed", f"<= {limit:g}x", "MISS")
     ratio = result.median / floor.median
-    return TargetRow(name, f"{ratio:.2f}x", f"<= {limit:g}x", _verdict(ratio <= limit))
+    return TargetRow(name, f"{_figure(ratio, limit, 2)}x", f"<= {limit:g}x", _verdict(ratio <= limit))
 
 
 def _memory_target(found: dict, size: int, key: str, limit_mib: float) -> TargetRow:
@@ -305,7 +305,7 @@ def _memory_target(found: dict, size: int, key: str, limit_mib: float) -> Target
         return TargetRow(
             name, "failed" if not result.ok else "unknown", f"<= {limit_mib:g} MiB", "MISS"
         )
-    return TargetRow(name, f"{peak:.0f} MiB", f"<= {limit_mib:g} MiB", _verdict(peak <= limit_mib))
+    return TargetRow(name, f"{_figure(peak, limit_mib, 0)} MiB", f"<= {limit_mib:g} MiB", _verdict(peak <= limit_mib))
 
 
 def _scaling_target(found: dict, key: str, small: int, large: int, limit: float) -> TargetRow:
@@ -316,11 +316,21 @@ def _scaling_target(found: dict, key: str, small: int, large: int, limit: float)
     if not a.ok or not b.ok:
         return TargetRow(name, "failed", f"<= {limit:g}", "MISS")
     ratio = b.median / a.median
-    return TargetRow(name, f"{ratio:.1f}", f"<= {limit:g}", _verdict(ratio <= limit))
+    return TargetRow(name, _figure(ratio, limit, 1), f"<= {limit:g}", _verdict(ratio <= limit))
 
 
 def _verdict(passed: bool) -> str:
     return "pass" if passed else "MISS"
+
+
+def _figure(value: float, limit: float, digits: int) -> str:
+    """`value` with `digits` decimals, or more where fewer would show it equal to `limit`
+    (12.003 is shown so, not as 12.0, next to a limit of 12 it misses)."""
+    text = f"{value:.{digits}f}"
+    while value != limit and float(text) == limit and digits < 6:
+        digits += 1
+        text = f"{value:.{digits}f}"
+    return text
 
 
 # --- reporting -----------------------------------------------------------------------
