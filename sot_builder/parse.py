@@ -114,10 +114,10 @@ class ParseMemo:
     def __init__(self) -> None:
         self.strings: dict[str, str] = {}
         self.numbers: list[int] = [0]  # numbers[k] is k: one int object per line number
-        # href -> the last link to it, whose target, label, file and fragment the next link
-        # written the same way shares: most links of a registry are written several times.
-        # The Ref is one a document holds anyway; the memo is emptied when it holds
-        # LINK_MEMO_MAX, so that it never costs more than some megabytes
+        # href -> the last link to it that was taken apart, whose target, label, file and
+        # fragment the next link written the same way shares: most links of a registry are
+        # written several times. The Ref is one a document holds anyway; the memo is
+        # emptied when it holds LINK_MEMO_MAX, so that it never costs more than some megabytes
         self.links: dict[str, Ref] = {}
 
     def line_numbers(self, count: int) -> list[int]:
