@@ -4,9 +4,9 @@
                              [--cache-dir DIR] [--no-check] [--doc docs/performance.md]
 
 For each size it generates a registry (or reuses one under --cache-dir), then
-runs each command R times, alternating between commands, as a subprocess in
-the registry folder, and keeps the median wall time and the peak resident
-memory. It prints a table with ratios to the floor, checks the targets (exit 1
+runs each command R times at each size, alternating between commands and
+sizes, as a subprocess in the registry folder, and keeps the median wall time
+and the peak resident memory. It prints a table with ratios to the floor, checks the targets (exit 1
 when one is missed, unless --no-check) and writes the table into the
 documentation between BEGIN and END markers.
 
@@ -192,41 +192,51 @@ def _failure(sample: Sample) -> str:
     return f"{reason}: {last}" if last else reason
 
 
-def run_size(
-    size: int,
-    registry: Path,
+def run_sizes(
+    registries: dict[int, Path],
     cmds: list[Command],
     repeat: int,
     timeout: float,
     log: Callable[[str], None],
 ) -> list[Result]:
-    """Time every command `repeat` times, alternating, in the registry folder."""
-    results = {c.key: Result(size, c.key, c.label) for c in cmds}
+    """Time every command `repeat` times in each registry folder, alternating.
+
+    Each round runs every command at every size, so the sizes are timed in the
+    same minutes: the ratio of two sizes compares runs made under the same load,
+    not a quiet period of the machine with a busy one.
+    """
+    results = {(size, c.key): Result(size, c.key, c.label) for size in registries for c in cmds}
     by_key = {c.key: c for c in cmds}
-    # Untimed: the floor once (page cache), lint once (so the warm run has a cache).
-    measure(by_key["floor"].argv, registry, timeout)
-    if "lint_warm" in by_key:
-        primed = measure(by_key["lint_warm"].argv, registry, timeout)
-        if primed.code not in by_key["lint_warm"].ok:
-            results["lint_warm"].failure = _failure(primed)
+    for size, registry in registries.items():
+        # Untimed: the floor once (page cache), lint once (so the warm run has a cache).
+        measure(by_key["floor"].argv, registry, timeout)
+        if "lint_warm" in by_key:
+            primed = measure(by_key["lint_warm"].argv, registry, timeout)
+            if primed.code not in by_key["lint_warm"].ok:
+                results[size, "lint_warm"].failure = _failure(primed)
     for round_no in range(1, repeat + 1):
-        for cmd in cmds:
-            result = results[cmd.key]
-            if result.failure:
-                continue
-            if cmd.prepare:
-                cmd.prepare()
-            sample = measure(cmd.argv, registry, timeout)
-            if sample.code not in cmd.ok:
-                result.failure = _failure(sample)
-                log(f"  {size:>7,} {cmd.label}: failed ({result.failure})")
-                continue
-            result.samples.append(sample)
-            log(f"  {size:>7,} {cmd.label}: {sample.wall:.3f} s (round {round_no})")
+        for size, registry in registries.items():
+            for cmd in cmds:
+                _time_once(results[size, cmd.key], cmd, registry, timeout, round_no, log)
     for cmd in cmds:
         if cmd.prepare:
             cmd.prepare()
-    return [results[c.key] for c in cmds]
+    return [results[size, c.key] for size in registries for c in cmds]
+
+
+def _time_once(result: Result, cmd: Command, registry: Path, timeout: float, round_no: int,
+               log: Callable[[str], None]) -> None:
+    if result.failure:
+        return
+    if cmd.prepare:
+        cmd.prepare()
+    sample = measure(cmd.argv, registry, timeout)
+    if sample.code not in cmd.ok:
+        result.failure = _failure(sample)
+        log(f"  {result.size:>7,} {cmd.label}: failed ({result.failure})")
+        return
+    result.samples.append(sample)
+    log(f"  {result.size:>7,} {cmd.label}: {sample.wall:.3f} s (round {round_no})")
 
 
 # --- registries ----------------------------------------------------------------------
@@ -486,9 +496,8 @@ def main(argv: list[str] | None = None) -> int:
         base = args.cache_dir or Path(scratch)
         base.mkdir(parents=True, exist_ok=True)
         cmds = commands(sotb, Path(scratch) / EXPORT_NAME)
-        for size in args.sizes:
-            registry = registry_for(size, args.files, args.seed, base.resolve(), log)
-            results.extend(run_size(size, registry, cmds, args.repeat, args.timeout, log))
+        registries = {size: registry_for(size, args.files, args.seed, base.resolve(), log) for size in args.sizes}
+        results.extend(run_sizes(registries, cmds, args.repeat, args.timeout, log))
     targets = check_targets(results)
     block = report_block(environment(args), results, targets)
     print(block)

@@ -161,6 +161,25 @@ def test_results_table_shows_failures_without_times() -> None:
     assert lines[4] == "| 1,000 | export | failed: exit 2: no \\| such | - | - | - |"
 
 
+def test_each_round_times_every_size_so_sizes_share_the_same_minutes(tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    note = f"import os; open({str(log)!r}, 'a').write(os.path.basename(os.getcwd()) + ' {{}}\\n')"
+    cmds = [
+        run.Command("floor", "floor", (sys.executable, "-c", note.format("floor")), frozenset({0})),
+        run.Command("lint_cold", "lint", (sys.executable, "-c", note.format("lint")), frozenset({0})),
+    ]
+    registries = {}
+    for size in (10, 20):
+        registries[size] = tmp_path / f"r{size}"
+        registries[size].mkdir()
+    results = run.run_sizes(registries, cmds, 2, 60.0, lambda message: None)
+    assert [(r.size, r.key, len(r.samples)) for r in results] == [
+        (10, "floor", 2), (10, "lint_cold", 2), (20, "floor", 2), (20, "lint_cold", 2),
+    ]
+    timed = log.read_text(encoding="utf-8").splitlines()[2:]  # after the untimed floor runs
+    assert timed == ["r10 floor", "r10 lint", "r20 floor", "r20 lint"] * 2
+
+
 # --- the whole runner with a stand-in for sotb ---------------------------------------
 
 
