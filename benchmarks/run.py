@@ -380,7 +380,7 @@ def environment(args: argparse.Namespace) -> str:
         f"Python {platform.python_version()}{_git_revision()}, with "
         f"`python benchmarks/run.py --sizes {sizes} --repeat {args.repeat}{sotb}`: "
         f"{args.files} files, seed {args.seed}; wall-clock medians of {args.repeat} "
-        "runs (commands alternating), interpreter start-up included; peak memory is the "
+        "runs (commands and sizes alternating), interpreter start-up included; peak memory is the "
         "largest resident set of any one process of the command."
     )
 
