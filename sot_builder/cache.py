@@ -67,26 +67,24 @@ def parse_all(
                         docs[src.path] = hit
                         continue
             todo.append((src, options[src.role]))
-        entries = None  # path -> the cache entry to write for it; None: no cache this time
-        if folder is not None and _prepare(folder):
-            entries = {p: folder / f"{key}.pickle" for p, key in keys.items()}
-        fresh, written = _parse_many(todo, jobs if jobs is not None else int(config["jobs"] or 0), memo, entries)
+        store = folder if folder is not None and _prepare(folder) else None  # None: no cache this time
+        fresh, written = _parse_many(todo, jobs if jobs is not None else int(config["jobs"] or 0), memo, store)
     docs.update(fresh)
-    if entries is not None and _store({entries[p]: d for p, d in fresh.items() if p in entries and p not in written}):
-        _remove_stale(folder, set(keys.values()))
+    if store is not None and _store(store, [d for p, d in fresh.items() if p not in written]):
+        _remove_stale(store, set(keys.values()))
     return [docs[s.path] for s in sources]
 
 
 def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int, memo: ParseMemo | None = None,
-                entries: dict[str, Path] | None = None) -> tuple[dict[str, Document], set[str]]:
+                store: Path | None = None) -> tuple[dict[str, Document], set[str]]:
     """Parse `todo`; big inputs are shared between this process and forked children.
 
     The files, biggest first, are handed out one at a time to whichever process
     is free (`forking.Tickets`), so a process slowed down by the machine takes
     fewer. Each process reads the files it takes, so no file's bytes are held
     longer than its parse. A child sends each document as soon as it is parsed,
-    and writes its cache entry (`entries`) on the way: the bytes it sends are
-    those of the entry. This process takes in the documents that have arrived
+    and writes its cache entry in the folder `store` on the way: the bytes it
+    sends are those of the entry. This process takes in the documents that have arrived
     after each document of its own, and the rest once no file is left.
     Documents a failed child did not send are parsed here.
 
@@ -116,8 +114,8 @@ def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int, memo: Pa
     def sent() -> Iterator[bytes]:  # in a child
         for doc in _parse_each(taken()):
             data = pickle.dumps(pack(doc), protocol=pickle.HIGHEST_PROTOCOL)
-            if entries is not None and doc.path in entries:
-                _write_bytes(entries[doc.path], data)
+            if store is not None and doc.sha:
+                _write_bytes(_entry_path(store, doc), data)
             yield data
 
     out: dict[str, Document] = {}
@@ -145,7 +143,7 @@ def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int, memo: Pa
         missing = [item for item in todo if item[0].path not in out]
         if missing:
             out.update(_parse_chunk(missing, memo))
-    return out, (sent_paths if entries is not None else set())
+    return out, (sent_paths if store is not None else set())
 
 
 def _size(src: SourceFile) -> int:
@@ -295,8 +293,17 @@ def _entry_key(src: SourceFile) -> str | None:
     data, _ = read_source(src)
     if data is None:
         return None
-    sha = file_sha(data)
-    return blake2b(f"{src.path}\0{src.role}\0{sha}".encode(), digest_size=16).hexdigest()
+    return _entry_name(src.path, src.role, file_sha(data))
+
+
+def _entry_name(path: str, role: str, sha: str) -> str:
+    return blake2b(f"{path}\0{role}\0{sha}".encode(), digest_size=16).hexdigest()
+
+
+def _entry_path(folder: Path, doc: Document) -> Path:
+    """Where the cache entry of `doc` goes: named by the bytes it was parsed from, which may
+    not be those its file had when the run looked it up, if the file changed in between."""
+    return folder / f"{_entry_name(doc.path, doc.role, doc.sha)}.pickle"
 
 
 def _load_entry(path: Path, memo: ParseMemo) -> Document | None:
@@ -321,16 +328,19 @@ def _prepare(folder: Path) -> bool:
     return True
 
 
-def _store(fresh: dict[Path, Document]) -> bool:
-    """Write the cache entries of these documents; False at the first that cannot be written."""
+def _store(folder: Path, fresh: list[Document]) -> bool:
+    """Write the cache entries of these documents (not of unreadable files); False at the first
+    that cannot be written."""
     import pickle
 
-    for path, doc in fresh.items():
+    for doc in fresh:
+        if not doc.sha:
+            continue
         try:
             data = pickle.dumps(pack(doc), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # noqa: BLE001 - data pickle cannot write: no cache this time
             return False
-        if not _write_bytes(path, data):
+        if not _write_bytes(_entry_path(folder, doc), data):
             return False
     return True
 

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from sot_builder.config import Config
 from sot_builder.diagnostics import Diagnostic, Severity
+from sot_builder.hashing import file_sha
 from sot_builder.model import Document, Entry, ParseProblem, Ref
 from sot_builder.navigation import Navigation, find_navigation
 from sot_builder.parse import ParseMemo, ParseOptions, parse_document
@@ -351,7 +352,7 @@ def parse_source(src: SourceFile, options: ParseOptions, memo: ParseMemo | None 
         return parse_document(data, src.path, src.role, options, memo)
     except RecursionError:
         return Document(path=src.path, role=src.role, lines=(), problems=(
-            ParseProblem("SOT002", "file is nested too deeply to parse", 1),))
+            ParseProblem("SOT002", "file is nested too deeply to parse", 1),), sha=file_sha(data))
 
 
 def problem_diagnostics(doc: Document) -> list[Diagnostic]:

@@ -179,7 +179,8 @@ def test_workers_write_the_cache_entries_of_the_documents_they_parse(tmp_path, m
     monkeypatch.setattr(cache, "_parse_each", _slow_here(cache._parse_each))
     stored: list[str] = []  # the documents this process packed for the cache
     real_store = cache._store
-    monkeypatch.setattr(cache, "_store", lambda fresh: stored.extend(d.path for d in fresh.values()) or real_store(fresh))
+    monkeypatch.setattr(cache, "_store", lambda folder, fresh: stored.extend(d.path for d in fresh)
+                        or real_store(folder, fresh))
     first = load_project(config, jobs=2).documents
     entries = list((root / ".sotb_cache").glob("parse-*/*.pickle"))
     assert len(entries) == len(first)
@@ -258,6 +259,31 @@ def test_the_parse_cache_keeps_one_entry_per_file_and_rewrites_only_changed_ones
     assert [p.name for p in (root / ".sotb_cache").glob("parse-*")] == [folder.name]
     fresh = load_project(config, use_cache=False).documents
     assert second == fresh and second != first
+
+
+def test_a_file_changed_during_the_run_is_cached_by_the_bytes_parsed(tmp_path, monkeypatch):
+    from sot_builder import cache
+    from sot_builder.config import load_config
+    from sot_builder.project import load_project
+
+    root = _generated_registry(tmp_path, 60)
+    config = load_config(root)
+    path = root / "SoT" / "SoT.API_CONTRACTS.md"
+    original = path.read_bytes()
+    real = cache.parse_source
+
+    def changed_first(src, *args):
+        if src.path == "SoT/SoT.API_CONTRACTS.md":  # after the run looked its entry up
+            path.write_bytes(original + b"\n## API-999: Added while linting\n")
+        return real(src, *args)
+
+    monkeypatch.setattr(cache, "parse_source", changed_first)
+    assert any(e.id == "API-999" for d in load_project(config).documents for e in d.entries)
+    monkeypatch.undo()
+    path.write_bytes(original)
+    again = load_project(config).documents
+    assert not any(e.id == "API-999" for d in again for e in d.entries)
+    assert again == load_project(config, use_cache=False).documents
 
 
 def test_a_damaged_cache_entry_is_parsed_again(tmp_path):
