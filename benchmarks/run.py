@@ -6,9 +6,9 @@
 For each size it generates a registry (or reuses one under --cache-dir), then
 runs each command R times at each size, alternating between commands and
 sizes, as a subprocess in the registry folder, and keeps the median wall time
-and the peak resident memory. It prints a table with ratios to the floor, checks the targets (exit 1
-when one is missed, unless --no-check) and writes the table into the
-documentation between BEGIN and END markers.
+and the peak resident memory. It prints a table with ratios to the floor,
+checks the targets (exit 1 when one is missed, unless --no-check) and writes
+the table into the documentation between BEGIN and END markers.
 
 Run it with the Python of the environment sotb is installed in: by default the
 `sotb` script beside that Python is timed, started directly like the floor,
@@ -315,7 +315,8 @@ def _memory_target(found: dict, size: int, key: str, limit_mib: float) -> Target
         return TargetRow(
             name, "failed" if not result.ok else "unknown", f"<= {limit_mib:g} MiB", "MISS"
         )
-    return TargetRow(name, f"{_figure(peak, limit_mib, 0)} MiB", f"<= {limit_mib:g} MiB", _verdict(peak <= limit_mib))
+    measured = f"{_figure(peak, limit_mib, 0)} MiB"
+    return TargetRow(name, measured, f"<= {limit_mib:g} MiB", _verdict(peak <= limit_mib))
 
 
 def _scaling_target(found: dict, key: str, small: int, large: int, limit: float) -> TargetRow:
@@ -496,7 +497,9 @@ def main(argv: list[str] | None = None) -> int:
         base = args.cache_dir or Path(scratch)
         base.mkdir(parents=True, exist_ok=True)
         cmds = commands(sotb, Path(scratch) / EXPORT_NAME)
-        registries = {size: registry_for(size, args.files, args.seed, base.resolve(), log) for size in args.sizes}
+        registries = {
+            size: registry_for(size, args.files, args.seed, base.resolve(), log) for size in args.sizes
+        }
         results.extend(run_sizes(registries, cmds, args.repeat, args.timeout, log))
     targets = check_targets(results)
     block = report_block(environment(args), results, targets)

@@ -68,7 +68,8 @@ def parse_all(
                         continue
             todo.append((src, options[src.role]))
         store = folder if folder is not None and _prepare(folder) else None  # None: no cache this time
-        fresh, written = _parse_many(todo, jobs if jobs is not None else int(config["jobs"] or 0), memo, store)
+        jobs = jobs if jobs is not None else int(config["jobs"] or 0)
+        fresh, written = _parse_many(todo, jobs, memo, store)
     docs.update(fresh)
     if store is not None and _store(store, [d for p, d in fresh.items() if p not in written]):
         _remove_stale(store, set(keys.values()))

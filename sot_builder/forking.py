@@ -274,7 +274,7 @@ def _items(stream: Stream) -> Iterator[bytes]:
             item = os.pread(stream.spool, size, stream.read) if size >= 0 else None
         except OSError:
             item = None
-        if item is None or len(item) != size:  # cut off, or a notice out of order: nothing after it is trusted
+        if item is None or len(item) != size:  # cut off, or notices out of order: trust nothing more
             stream.ends.clear()
             stream.open = False
             return
