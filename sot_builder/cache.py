@@ -139,6 +139,7 @@ def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int, memo: Pa
             for child in children:
                 take(forking.ready(child))
         tickets.close()
+        memo.links.clear()  # no more parsing here (but for a failed child's files): its megabytes go
         for child in children:
             take(forking.receive(child))
         missing = [item for item in todo if item[0].path not in out]

@@ -107,6 +107,21 @@ def test_without_a_place_for_temporary_files_this_process_parses_everything(tmp_
     assert forks == []
 
 
+def test_the_link_memo_is_let_go_once_this_process_has_nothing_left_to_parse(tmp_path, monkeypatch):
+    from sot_builder import cache
+    from sot_builder.config import load_config
+    from sot_builder.parse import ParseMemo, ParseOptions
+    from sot_builder.project import discover
+
+    config = load_config(_generated_registry(tmp_path, 120))
+    todo = [(src, ParseOptions()) for src in discover(config) if src.role == "sot"]
+    monkeypatch.setattr(cache, "PARALLEL_MIN_BYTES", 0)
+    memo = ParseMemo()
+    docs, _ = cache._parse_many(todo, 2, memo)
+    assert len(docs) == len(todo) and memo.strings
+    assert memo.links == {}  # the documents it remembered links of are all in
+
+
 def test_documents_a_worker_did_not_send_are_parsed_here(tmp_path, monkeypatch):
     from sot_builder import cache, forking
     from sot_builder.config import load_config
