@@ -7,6 +7,7 @@ import pickle
 
 import pytest
 
+from sot_builder import cache
 from sot_builder.config import load_config
 from sot_builder.diagnostics import SotbError
 from sot_builder.parse import _code_spans, _expanded_size, parse_document
@@ -186,12 +187,13 @@ def test_a_cache_that_cannot_be_written_does_not_fail_lint(tmp_path, monkeypatch
     def broken_dump(*args, **kwargs):
         raise RecursionError("maximum recursion depth exceeded while pickling an object")
 
-    monkeypatch.setattr(pickle, "dump", broken_dump)
+    monkeypatch.setattr(pickle, "dump", broken_dump)  # the lint result
+    monkeypatch.setattr(cache, "pack", broken_dump)  # the parsed documents
     result = run_inprocess(capsys, "lint")
     assert_clean_exit(result, (0,))
     assert list(root.rglob("*.tmp")) == []
-    # both stores failed and cleaned up after themselves
-    assert not list((root / ".sotb_cache").glob("*.pickle"))
+    # both stores (the lint result and the parsed documents) failed and cleaned up after themselves
+    assert not list((root / ".sotb_cache").rglob("*.pickle"))
 
 
 def test_symlink_loops_are_reported_not_followed(tmp_path, monkeypatch, capsys):
