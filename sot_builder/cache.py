@@ -89,8 +89,9 @@ def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int, memo: Pa
     after each document of its own, and the rest once no file is left.
     Documents a failed child did not send are parsed here.
 
-    Returns the documents and the paths whose cache entries a child wrote (or
-    tried to: where it could not, the file is parsed again next time).
+    Returns the documents and the paths of those a child sent, whose cache
+    entries it wrote (or tried to: where it could not, the file is parsed again
+    next time).
     """
     sizes = {src.path: _size(src) for src, _ in todo}
     memo = memo or ParseMemo()
@@ -145,7 +146,7 @@ def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int, memo: Pa
         missing = [item for item in todo if item[0].path not in out]
         if missing:
             out.update(_parse_chunk(missing, memo))
-    return out, (sent_paths if store is not None else set())
+    return out, sent_paths
 
 
 def _size(src: SourceFile) -> int:
