@@ -217,6 +217,27 @@ def in_two(here: Callable[[], Any], there: Callable[[], Any]) -> tuple[Any, Any]
     return mine, (theirs if theirs is not None else there())
 
 
+def by_tickets(count: int, do: Callable[[int], Any]) -> list[Any] | None:
+    """`[do(0), ..., do(count - 1)]`, the jobs shared with a forked child as each process is free.
+
+    Both take the next job when done with one (`Tickets`), so a process slowed down
+    by the machine does fewer. Jobs the child took and did not send back (it
+    failed) are done here afterwards. None when no tickets can be shared: the
+    caller then does the work itself.
+    """
+    tickets = Tickets.make(count)
+    if tickets is None:
+        return None
+    child = start(lambda: [(k, do(k)) for k in tickets])
+    try:
+        done = {k: do(k) for k in tickets}
+    finally:
+        tickets.close()
+        theirs = collect(child)
+    done.update(theirs or ())
+    return [done[k] if k in done else do(k) for k in range(count)]
+
+
 def ready(stream: Stream | None) -> Iterator[bytes]:
     """The items `stream` has sent so far and not yet given, without waiting for more."""
     if stream is None:

@@ -44,6 +44,61 @@ def test_rules_of_a_failed_child_run_here(monkeypatch):
     assert engine.run(load_project(config, use_cache=False), rules, jobs=2) == alone
 
 
+def test_rule_jobs_hold_each_rule_once_with_the_rules_that_share_its_index():
+    rules = engine.active_rules({})
+    jobs = engine.rule_jobs(rules)
+    assert sorted(r.code for job in jobs for r in job) == sorted(r.code for r in rules)
+    codes = [{r.code for r in job} for job in jobs]
+    assert codes[0] == {"SOT208"}
+    assert {"SOT202", "SOT203", "SOT204", "SOT207"} in codes
+    assert {"SOT301", "SOT302", "SOT303"} <= next(c for c in codes if "SOT301" in c)
+    assert {"SOT101", "SOT105", "SOT401"} <= next(c for c in codes if "SOT101" in c)
+    picked = engine.rule_jobs([r for r in rules if r.code in ("SOT203", "SOT301", "SOT101")])
+    assert [[r.code for r in job] for job in picked] == [["SOT203"], ["SOT101"], ["SOT301"]]
+
+
+def test_jobs_shared_by_tickets_are_each_done_once_in_order():
+    parent = os.getpid()
+    read_end, write_end = os.pipe()
+    child_did, child_does = os.pipe()
+
+    def do(k):
+        os.write(write_end, k.to_bytes(2, "little"))  # whichever process does it
+        if os.getpid() != parent:
+            os.write(child_does, b"x")
+        elif k == 0:
+            os.read(child_did, 1)  # so that the child does one at least
+        os.sched_yield()  # let the other process take more
+        return k * 10
+
+    try:
+        assert forking.by_tickets(200, do) == [k * 10 for k in range(200)]
+        calls = os.read(read_end, 1000)
+    finally:
+        for fd in (read_end, write_end, child_did, child_does):
+            os.close(fd)
+    assert sorted(int.from_bytes(calls[i:i + 2], "little") for i in range(0, len(calls), 2)) == list(range(200))
+
+
+def test_jobs_a_failed_child_took_are_done_here():
+    parent = os.getpid()
+    read_end, write_end = os.pipe()
+
+    def do(k):
+        if os.getpid() != parent:
+            os.write(write_end, b"x")  # it took job k, and fails
+            os._exit(3)
+        if k == 0:
+            os.read(read_end, 1)  # so that the child takes one before this process takes all
+        return k, os.getpid()
+
+    try:
+        assert forking.by_tickets(3, do) == [(0, parent), (1, parent), (2, parent)]
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
 def test_a_streaming_child_sends_each_item_in_order():
     items = [b"doc %d " % k + b"x" * 50_000 for k in range(8)] + [b""]  # far more than a pipe holds
     stream = forking.start_stream(lambda: iter(items))
