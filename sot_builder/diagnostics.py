@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from operator import attrgetter
 
 
 class Severity(str, Enum):
@@ -30,13 +31,16 @@ class Diagnostic:
 
     @property
     def sort_key(self) -> tuple[str, int, int, str, str]:
-        return (self.path, self.line, self.column, self.code, self.message)
+        return SORT_KEY(self)
 
     def with_severity(self, severity: Severity) -> "Diagnostic":
         return Diagnostic(
             self.code, self.message, self.path, self.line, self.column, severity,
             self.ids, self.name, self.fix,
         )
+
+
+SORT_KEY = attrgetter("path", "line", "column", "code", "message")  # the order problems are reported in
 
 
 class SotbError(Exception):

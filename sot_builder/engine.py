@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sot_builder import collector
-from sot_builder.diagnostics import Diagnostic, Severity, SotbError
+from sot_builder.diagnostics import SORT_KEY, Diagnostic, Severity, SotbError
 from sot_builder.model import Document, Suppression
 from sot_builder.rules import all_rules, rule_by_code
 from sot_builder.rules.base import Rule
@@ -102,7 +102,7 @@ def run(project, rules: Sequence[Rule], jobs: int | None = None) -> list[Diagnos
         diags = _per_path(diags, project.config["per_path_ignores"])
         unused_rule = next((r for r in rules if r.code == UNUSED_SUPPRESSION), None)
         diags = apply_suppressions(project.documents, diags, unused_rule, {r.code for r in rules})
-        return sorted(set(diags), key=lambda d: d.sort_key)
+        return sorted(set(diags), key=SORT_KEY)
 
 
 def _check_shared(project, rules: Sequence[Rule], jobs: int) -> list[Diagnostic]:

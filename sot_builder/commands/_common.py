@@ -38,7 +38,7 @@ def for_display(config: Config, diags: list[Diagnostic]) -> list[Diagnostic]:
     for d in diags:
         if d.path not in shown:
             shown[d.path] = display_path(config, d.path)
-    return [replace(d, path=shown[d.path]) for d in diags]
+    return [d if shown[d.path] == d.path else replace(d, path=shown[d.path]) for d in diags]
 
 
 def use_color() -> bool:

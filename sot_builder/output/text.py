@@ -79,9 +79,13 @@ def plural(n: int, word: str) -> str:
 
 def one_line(value: str) -> str:
     """Fold line breaks to spaces and show other control characters as escapes."""
+    if value.isprintable():  # the usual case: no line break nor control character
+        return value
     return visible(_NEWLINES.sub(" ", value))
 
 
 def visible(value: str) -> str:
     """Show control characters other than tab and line breaks as `\\xNN` escapes."""
+    if value.isprintable():
+        return value
     return _CONTROL.sub(lambda m: repr(m.group())[1:-1], value)

@@ -221,6 +221,20 @@ def test_text_neutralises_control_characters_from_files() -> None:
 # --- json -----------------------------------------------------------------------
 
 
+def test_one_line_is_the_text_with_breaks_folded_and_controls_escaped() -> None:
+    """Printable text is given back as it is; the rest goes through both substitutions."""
+    from sot_builder.output.text import _CONTROL, _NEWLINES, one_line, visible
+
+    def escaped(value: str) -> str:
+        return _CONTROL.sub(lambda m: repr(m.group())[1:-1], value)
+
+    samples = [chr(c) for c in range(0x3000)] + ["plain text", "a\tb", "a\r\nb\rc\nd", "x\x1b[31my",
+                                                 "nbsp\xa0here", "line\u2028sep", "del\x7f", ""]
+    for value in samples:
+        assert one_line(value) == escaped(_NEWLINES.sub(" ", value)), repr(value)
+        assert visible(value) == escaped(value), repr(value)
+
+
 def test_json_has_exactly_the_contract_keys_in_order() -> None:
     data = json.loads(out("json"))
     assert KEYS == ("code", "severity", "path", "line", "column", "message", "ids")
