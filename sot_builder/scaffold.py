@@ -514,17 +514,12 @@ def run_sync(config: Config) -> list[str]:
     Returns the project-relative paths written.
     """
     try:
-        from sot_builder.sync import sync_project
+        from sot_builder.sync import sync_project, write_changes
     except ImportError:  # an installation without sync: the files are still complete
         return []
-    from sot_builder.fsutil import atomic_write_bytes
 
     result = sync_project(config, write=False)
-    for change in result.changes:
-        if (config.project_dir / change.path).read_bytes() != change.before:
-            raise SotbError("file changed while sotb was writing; run `sotb sync`", change.path)
-    for change in result.changes:
-        atomic_write_bytes(config.project_dir / change.path, change.after)
+    write_changes(config, result.changes, "writing")
     return [c.path for c in result.changes]
 
 

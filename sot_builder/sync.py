@@ -41,7 +41,7 @@ import posixpath
 import os
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
@@ -910,7 +910,7 @@ def sync_project(config: Config, write: bool = True) -> SyncResult:
     With `write=False` nothing is written (the `--check` form); the result
     lists the files that would change and their unified diff either way.
     """
-    from sot_builder.fsutil import atomic_write_bytes, project_lock
+    from sot_builder.fsutil import project_lock
 
     if not config.root.is_dir():
         return SyncResult()
@@ -921,10 +921,17 @@ def sync_project(config: Config, write: bool = True) -> SyncResult:
             result = plan_sync(project)
         if not write or not result.changes:
             return result
-        for change in result.changes:
-            path = config.project_dir / change.path
-            if path.read_bytes() != change.before:
-                raise SotbError("file changed while sotb was syncing; run `sotb sync` again", change.path)
-        for change in result.changes:
-            atomic_write_bytes(config.project_dir / change.path, change.after)
+        write_changes(config, result.changes, "syncing")
     return replace(result, written=True)
+
+
+def write_changes(config: Config, changes: Sequence[FileChange], doing: str) -> None:
+    """Write each change atomically; the caller holds the project lock. Nothing is written
+    when a file no longer holds what its change was made from (`doing`: what sotb was doing)."""
+    from sot_builder.fsutil import atomic_write_bytes
+
+    for change in changes:
+        if (config.project_dir / change.path).read_bytes() != change.before:
+            raise SotbError(f"file changed while sotb was {doing}; run `sotb sync` again", change.path)
+    for change in changes:
+        atomic_write_bytes(config.project_dir / change.path, change.after)

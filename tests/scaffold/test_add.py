@@ -262,3 +262,29 @@ def test_add_refuses_a_file_with_an_unclosed_block(pic, sotb, opener, what):
     assert r.code == 2
     assert f"{PIC.as_posix()}:{line}: the {what} opened at line {line} is never closed; close it first" in r.err
     assert PIC.read_bytes() == before
+
+
+def test_a_file_changed_while_the_registry_files_are_written_is_refused_whole(pic, sotb, monkeypatch):
+    import sot_builder.sync as sync_module
+    from sot_builder.diagnostics import SotbError
+    from sot_builder.scaffold import run_sync
+
+    _add(sotb, "PIC", "--title", "Stripe Payment Processing")
+    pic_file = pic / "SoT" / "SoT.PARTNER_INTEGRATIONS.md"
+    with pic_file.open("a", encoding="utf-8") as fh:  # an entry by hand: navigation and index are behind
+        fh.write("\n## PIC-002: Adyen\n\n**Status**: Active\n")
+    index = pic / "SoT" / "SoT.UNIQUE_ID_SYSTEM.md"
+    real = sync_module.plan_sync
+
+    def plan_then_edit(project):
+        result = real(project)
+        assert {c.path for c in result.changes} >= {"SoT/SoT.PARTNER_INTEGRATIONS.md", "SoT/SoT.UNIQUE_ID_SYSTEM.md"}
+        index.write_text(index.read_text(encoding="utf-8") + "\nedited meanwhile\n", encoding="utf-8")
+        return result
+
+    monkeypatch.setattr(sync_module, "plan_sync", plan_then_edit)
+    before = pic_file.read_bytes()
+    with pytest.raises(SotbError, match="changed while sotb was writing"):
+        run_sync(load_config(pic))
+    assert pic_file.read_bytes() == before  # nothing written, though this file had not changed
+    assert index.read_text(encoding="utf-8").endswith("edited meanwhile\n")
