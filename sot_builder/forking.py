@@ -203,20 +203,6 @@ def collect(child: Child | None) -> Any:
     return result
 
 
-def in_two(here: Callable[[], Any], there: Callable[[], Any]) -> tuple[Any, Any]:
-    """`(here(), there())`, with `there` run by a forked child while this process runs `here`.
-
-    Where no child can be made, or it fails, `there` runs here afterwards; so it
-    must not return None, which stands for a failed child.
-    """
-    child = start(there)
-    try:
-        mine = here()
-    finally:
-        theirs = collect(child)
-    return mine, (theirs if theirs is not None else there())
-
-
 def by_tickets(count: int, do: Callable[[int], Any]) -> list[Any] | None:
     """`[do(0), ..., do(count - 1)]`, the jobs shared with a forked child as each process is free.
 

@@ -828,7 +828,8 @@ def _unintended(old: Document, new: Document, intended: dict[str, Counter]) -> s
 
 
 def _verify_all(project: Project, rewritten: dict[str, bytes], intended: dict[str, Counter]) -> None:
-    """Parse every rewritten file and refuse unintended changes; a forked child shares big batches.
+    """Parse every rewritten file and refuse unintended changes; on big batches a forked child
+    takes files too, as it is free.
 
     The refusal given is the one of the first file in path order, as if the files
     were checked one by one.
@@ -849,8 +850,9 @@ def _verify_all(project: Project, rewritten: dict[str, bytes], intended: dict[st
     if processes < 2 or sum(map(len, rewritten.values())) < VERIFY_PARALLEL_MIN_BYTES:
         found = unintended(paths)
     else:
-        mine, theirs = forking.in_two(lambda: unintended(paths[0::2]), lambda: unintended(paths[1::2]))
-        found = mine + theirs
+        # a file at a time, biggest first, to whichever of this process and a child is free
+        each = forking.by_tickets(len(paths), lambda k: unintended(paths[k:k + 1]))
+        found = [f for part in each for f in part] if each is not None else unintended(paths)
     if found:
         raise _refused(*min(found))
 
