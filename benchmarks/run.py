@@ -402,8 +402,24 @@ def _git_revision() -> str:
     return f", revision {rev}" if out.returncode == 0 and rev else ""
 
 
+def floor_growth(results: list[Result], small: int = 10_000, large: int = 100_000) -> list[str]:
+    """A line giving the floor's own growth between the two sizes of the scaling target, when
+    both were measured: the part of sotb's growth the machine alone accounts for. Not a target."""
+    floors = {r.size: r for r in results if r.key == "floor" and r.ok}
+    if small not in floors or large not in floors:
+        return []
+    growth = floors[large].median / floors[small].median
+    return [
+        f"For comparison, the floor's own time at {large:,} / time at {small:,} in this run: "
+        f"{growth:.1f} (not a target)."
+    ]
+
+
 def report_block(header: str, results: list[Result], targets: list[TargetRow]) -> str:
+    growth = floor_growth(results)
     lines = [header, "", *results_table(results), "", *targets_table(targets)]
+    if growth:
+        lines.extend(["", *growth])
     return "\n".join(lines)
 
 

@@ -236,3 +236,19 @@ def test_sotb_is_taken_from_beside_this_python_before_path(
     assert run.default_sotb() == str(env_bin / "sotb")
     (env_bin / "sotb").unlink()
     assert run.default_sotb() == str(shims / "sotb")
+
+
+def test_report_gives_the_floors_own_growth_when_both_sizes_were_timed() -> None:
+    both = [
+        result(10_000, "floor", 0.25), result(10_000, "lint_cold", 0.6),
+        result(100_000, "floor", 3.5), result(100_000, "lint_cold", 7.7),
+    ]  # fmt: skip
+    block = run.report_block("header", both, run.check_targets(both))
+    assert block.endswith(
+        "\n\nFor comparison, the floor's own time at 100,000 / time at 10,000 in this run: "
+        "14.0 (not a target)."
+    )
+    small_only = [r for r in both if r.size == 10_000]
+    assert "floor's own" not in run.report_block("header", small_only, run.check_targets(small_only))
+    failed = [*small_only, result(100_000, "floor", 0, failure="exit 1")]
+    assert run.floor_growth(failed) == []
