@@ -130,6 +130,7 @@ def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int, memo: Pa
                 packed = pickle.loads(data)
             except Exception:  # noqa: BLE001 - garbled: the document is parsed here
                 continue
+            del data  # its megabytes go before the document is built
             out[packed[0]] = unpack(packed, shared)
             sent_paths.add(packed[0])
 
@@ -157,10 +158,12 @@ def _size(src: SourceFile) -> int:
 
 
 PACK_LAYOUT = 4  # the layout `pack` writes; cache entries of another layout are not read
-# the fields of references and headings whose strings are shared between documents: the
-# others (kind, file, source, section, field) are few, and already shared within one
+# The fields of references and headings whose strings are shared between documents: the
+# others (kind, file, source, section, field) are few, and already shared within one. Nor
+# is a heading's text: most are entries' headings, each written once, and the others repeat
+# within their file, where the pickle already keeps one copy.
 _REF_STRINGS = tuple(Ref._fields.index(name) for name in ("target", "label", "href", "fragment", "note"))
-_HEADING_STRINGS = (Heading._fields.index("text"), Heading._fields.index("slug"))
+_HEADING_STRINGS = (Heading._fields.index("slug"),)
 _HEAD = 12  # an Entry's fields before its fields, sections and references
 
 

@@ -286,7 +286,8 @@ def _items(stream: Stream) -> Iterator[bytes]:
             stream.open = False
             return
         stream.read = end
-        yield item
+        given, item = [item], None
+        yield given.pop()  # not kept here while the caller works on it
 
 
 def _close(stream: Stream) -> None:

@@ -502,17 +502,19 @@ class _Parser:
         for a in anchor_tags:
             self.explicit.add(a)
         slug = self.kept(self.slugger(text))
-        stripped = self.kept(text.strip())
+        plain = (_EMPTY_ANCHOR_RE.sub("", text) if "<a" in text else text).strip()
+        m = _ENTRY_HEAD_RE.match(plain) if self.opts.entries else None
+        if m and RANGE_RE.match(plain):
+            m = None
+        stripped = text.strip()
+        if m is None:  # an entry's heading is written once: only other headings repeat
+            stripped = self.kept(stripped)
         self.headings.append(_new(Heading, (level, stripped, lineno, slug, explicit)))
         stack = self.stack
         while stack and stack[-1][0] >= level:
             stack.pop()
         deprecated_parent = bool(stack) and stack[-1][1]
         stack.append((level, deprecated_parent or says_deprecated(stripped)))
-        plain = (_EMPTY_ANCHOR_RE.sub("", text) if "<a" in text else text).strip()
-        m = _ENTRY_HEAD_RE.match(plain) if self.opts.entries else None
-        if m and RANGE_RE.match(plain):
-            m = None
         # a heading that starts with an ID opens a new entry, whatever its level
         self.close_entries(lineno - 1, 1 if m else level)
         entry = self.cur

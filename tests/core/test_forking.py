@@ -149,6 +149,18 @@ def _stream_of(blob: bytes, notes: bytes) -> forking.Stream:
     return forking.Stream(pid, read_end, os.dup(spool.fileno()))
 
 
+def test_an_item_given_is_not_held_by_the_stream_while_the_caller_works_on_it():
+    import sys
+
+    item = b"doc " + b"x" * 100
+    stream = _stream_of(item + item, b"%d\n%d\n" % (len(item), 2 * len(item)))
+    items = forking.receive(stream)
+    got = next(items)
+    assert got == item
+    assert sys.getrefcount(got) == 2  # `got` and the argument: the generator has let go of it
+    assert list(items) == [item]
+
+
 def test_items_cut_off_or_garbled_are_left_out_with_all_after_them():
     whole, cut = b"first", b"second" + b"x" * 100
     blob = whole + cut[: len(cut) // 2]

@@ -108,6 +108,20 @@ def test_a_link_written_again_with_another_label_gets_its_own_target():
     assert {(r.file, r.fragment) for r in first.refs + second.refs} == {("SoT.API.md", "api-001")}
 
 
+def test_a_load_keeps_one_copy_of_repeated_heading_texts_but_not_of_entry_headings():
+    memo = ParseMemo()
+    first = parse_document("## API-001: Charge\n### Related\n- [API-002](#api-002-refund)\n",
+                           "SoT/SoT.A.md", memo=memo)
+    second = parse_document("## API-002: Refund\n### Related\n- [API-001](SoT.A.md#api-001-charge)\n",
+                            "SoT/SoT.B.md", memo=memo)
+    assert [h.text for h in first.headings + second.headings] == [
+        "API-001: Charge", "Related", "API-002: Refund", "Related",
+    ]
+    assert first.headings[1].text is second.headings[1].text
+    assert "Related" in memo.strings
+    assert "API-001: Charge" not in memo.strings and "API-002: Refund" not in memo.strings
+
+
 def test_the_parts_of_links_kept_for_a_load_are_bounded(monkeypatch):
     monkeypatch.setattr(parse_module, "LINK_MEMO_MAX", 5)
     monkeypatch.setattr(parse_module, "INLINE_BLOCK", 2)
