@@ -6,7 +6,7 @@ import json
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from sot_builder.diagnostics import SotbError
@@ -81,8 +81,7 @@ def find_config(start: Path) -> tuple[Path | None, dict[str, Any]]:
             return candidate, _read_toml(candidate)
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file():
-            data = _read_toml(pyproject)
-            section = data.get("tool", {}).get("sotb")
+            section = _sotb_table(_read_toml(pyproject), pyproject)
             if section is not None:
                 return pyproject, section
         if (folder / ".git").exists():
@@ -92,7 +91,7 @@ def find_config(start: Path) -> tuple[Path | None, dict[str, Any]]:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # editors on Windows may start it with a BOM
     except (OSError, UnicodeDecodeError) as exc:
         raise SotbError(f"cannot read configuration: {exc}", str(path))
     try:
@@ -100,21 +99,41 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None)
         raise SotbError(f"invalid TOML: {exc}", str(path), line)
-    if path.name == CONFIG_FILE and "tool" in data and "sotb" in data.get("tool", {}):
-        data = data["tool"]["sotb"]
+    if path.name == CONFIG_FILE and isinstance(data.get("tool"), dict) and "sotb" in data["tool"]:
+        data = _sotb_table(data, path) or {}
     return data
+
+
+def _sotb_table(data: dict[str, Any], path: Path) -> dict[str, Any] | None:
+    """The `[tool.sotb]` table of parsed TOML, or None when there is none."""
+    tool = data.get("tool")
+    if tool is None:
+        return None
+    if not isinstance(tool, dict):
+        raise SotbError("[tool] must be a table", str(path))
+    section = tool.get("sotb")
+    if section is not None and not isinstance(section, dict):
+        raise SotbError("[tool.sotb] must be a table", str(path))
+    return section
 
 
 @lru_cache(maxsize=1)
 def _validator() -> Any:
     from jsonschema import Draft202012Validator
 
-    schema = json.loads((schemas_dir() / "config.schema.json").read_text(encoding="utf-8"))
-    return Draft202012Validator(schema)
+    return Draft202012Validator(load_schema(schemas_dir() / "config.schema.json"))
+
+
+def schema_errors(validator: Any, data: Any, schema: Path) -> list[Any]:
+    """The validation errors of `data`, first by position; a schema that fails is a broken installation."""
+    try:
+        return sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    except Exception as exc:  # plain TOML or YAML values cannot fail a sound schema
+        raise broken_installation(schema, None, f"not a usable JSON Schema: {exc}") from None
 
 
 def validate(data: dict[str, Any], source: str) -> None:
-    errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
+    errors = schema_errors(_validator(), data, schemas_dir() / "config.schema.json")
     if errors:
         err = errors[0]
         pointer = "/" + "/".join(str(p) for p in err.absolute_path)
@@ -130,11 +149,12 @@ def load_config(start: Path | None = None, explicit: Path | None = None) -> Conf
             raise SotbError("configuration file not found", str(explicit))
         data = _read_toml(path)
         if path.name == "pyproject.toml":
-            data = data.get("tool", {}).get("sotb", {})
+            data = _sotb_table(data, path) or {}
     else:
         path, data = find_config(start or Path.cwd())
     source = str(path) if path else "defaults"
     project_dir = path.parent if path else (start or Path.cwd()).resolve()
+    check_no_nul(data, source, "configuration")
     if not _validated_before(project_dir, data):
         validate(data, source)
         _remember_valid(project_dir, data)
@@ -143,7 +163,78 @@ def load_config(start: Path | None = None, explicit: Path | None = None) -> Conf
     for key, value in data.items():
         values[key] = value
         origins[key] = source
+    _check_ledger(values["ledger"], source)
+    _check_type_files(values, source)
     return Config(project_dir, path, values, origins)
+
+
+# Settings that name files, folders or patterns of them ("*": every item, "@": every key).
+PATH_SETTINGS = (
+    "root", "readme", "id_system", "cache_dir", "ledger", "reservation_db", "documents/*",
+    "exclude/*", "sql_migrations/*", "per_path_ignores/@", "dashboard/file", "portfolio/*",
+    "types/*/file", "types/*/definition",
+)
+
+
+def check_no_nul(data: Any, source: str, what: str, settings: tuple[str, ...] = PATH_SETTINGS) -> None:
+    """Refuse a NUL character in a path setting: no file name or pattern may hold one."""
+    for setting in settings:
+        for pointer, value in _values_at(data, setting.split("/"), ""):
+            if isinstance(value, str) and "\0" in value:
+                raise SotbError(f"invalid {what} at {pointer}: NUL character in a file name", source)
+
+
+def _values_at(data: Any, parts: list[str], pointer: str) -> Any:
+    """(JSON pointer, value) of every value the setting path `parts` reaches in `data`."""
+    if not parts:
+        yield pointer, data
+        return
+    head, rest = parts[0], parts[1:]
+    if head == "@" and isinstance(data, dict):
+        yield from ((pointer, key) for key in data)
+    elif head == "*" and isinstance(data, (dict, list)):
+        items = data.items() if isinstance(data, dict) else enumerate(data)
+        for key, value in items:
+            yield from _values_at(value, rest, f"{pointer}/{key}")
+    elif isinstance(data, dict) and head in data:
+        yield from _values_at(data[head], rest, f"{pointer}/{head}")
+
+
+def _check_ledger(ledger: str, source: str) -> None:
+    """The ledger is a file below `root`: no absolute path, no `..`."""
+    posix, windows = PurePosixPath(ledger), PureWindowsPath(ledger)
+    if posix.is_absolute() or windows.anchor or ".." in windows.parts:
+        raise SotbError(f"invalid configuration at /ledger: {ledger!r} is outside the project; "
+                        "give a path relative to `root`, without `..`", source)
+
+
+def _check_type_files(values: dict[str, Any], source: str) -> None:
+    """A type's entries need a file of their own, not the README or the ID system file."""
+    taken = {values["readme"]: "readme", values["id_system"]: "id_system"}
+    for prefix, spec in (values["types"] or {}).items():
+        name = spec.get("file") if isinstance(spec, dict) else None
+        if name in taken:
+            raise SotbError(f"invalid configuration at /types/{prefix}/file: {name} is the "
+                            f"`{taken[name]}` file; give the type a file of its own", source)
+
+
+def load_schema(path: Path) -> Any:
+    """A JSON Schema shipped with sotb; a missing or broken one is a broken installation."""
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise broken_installation(path, None, f"cannot read: {exc}") from None
+    except ValueError as exc:
+        raise broken_installation(path, getattr(exc, "lineno", None), str(exc)) from None
+    if not isinstance(schema, dict):
+        raise broken_installation(path, 1, "not a JSON object")
+    return schema
+
+
+def broken_installation(path: Path, line: int | None, what: str) -> SotbError:
+    """The error for a damaged file shipped with sotb: reinstalling it is the fix."""
+    where = f"{path}:{line}" if line else str(path)
+    return SotbError(f"broken installation: {where}: {what}; reinstall sotb")
 
 
 def _memo_path(project_dir: Path, data: dict[str, Any]) -> Path:

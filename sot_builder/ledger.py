@@ -21,6 +21,7 @@ import json
 import os
 import posixpath
 import re
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -171,6 +172,19 @@ def _shape_problem(obj: Any) -> str:
     return ""
 
 
+def _read_line(raw: str, lineno: int) -> tuple[Any, str, str]:
+    """(event, its computed hash, "") for an event line; (None, "", what is wrong) for others."""
+    try:
+        obj = json.loads(raw)
+        shape = _shape_problem(obj)
+        digest = "" if shape else event_hash(obj)
+    except RecursionError:  # JSON nested thousands of levels deep
+        return None, "", f"line {lineno} is nested too deeply to be an event"
+    except ValueError as exc:
+        return None, "", f"line {lineno} is not valid JSON: {exc}"
+    return obj, digest, f"line {lineno}: {shape}" if shape else ""
+
+
 def parse_ledger(text: str, path: Path = Path("SoT.LEDGER.jsonl")) -> Ledger:
     """Read ledger text; every line must be an event whose hash matches and whose parents come earlier."""
     events: list[Event] = []
@@ -180,16 +194,11 @@ def parse_ledger(text: str, path: Path = Path("SoT.LEDGER.jsonl")) -> Ledger:
         raw = raw.rstrip("\r")
         if not raw.strip():
             continue
-        try:
-            obj = json.loads(raw)
-        except ValueError as exc:
-            problems.append(LedgerProblem(lineno, "syntax", f"line {lineno} is not valid JSON: {exc}"))
-            continue
-        shape = _shape_problem(obj)
+        obj, digest, shape = _read_line(raw, lineno)
         if shape:
-            problems.append(LedgerProblem(lineno, "syntax", f"line {lineno}: {shape}"))
+            problems.append(LedgerProblem(lineno, "syntax", shape))
             continue
-        if event_hash(obj) != obj["hash"]:
+        if digest != obj["hash"]:
             problems.append(LedgerProblem(
                 lineno, "hash", f"line {lineno} ({obj['event']} {obj['id']}) was changed after it was "
                 "written: its content no longer matches its hash"))
@@ -210,16 +219,36 @@ def read_ledger(path: Path) -> Ledger | None:
     """The ledger at `path`, or None when there is no ledger file."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = _ledger_bytes(path)
     except FileNotFoundError:
         return None
     except OSError as exc:
-        return Ledger(path, (), (LedgerProblem(1, "unreadable", f"cannot read the ledger: {exc}"),))
+        return Ledger(path, (), (LedgerProblem(1, "unreadable", _unreadable(exc)),))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return Ledger(path, (), (LedgerProblem(1, "unreadable", f"the ledger is not UTF-8: {exc}"),))
     return parse_ledger(text, path)
+
+
+class NotAFile(OSError):
+    """The ledger path names a folder, a pipe or a device."""
+
+
+def _ledger_bytes(path: Path) -> bytes:
+    """The ledger's bytes; a folder, pipe or device is refused without opening it."""
+    mode = os.stat(path).st_mode
+    if stat.S_ISDIR(mode):
+        raise NotAFile("the ledger is a folder, not a file")
+    if not stat.S_ISREG(mode):
+        raise NotAFile("the ledger is not a regular file (a pipe or a device); not read")
+    return path.read_bytes()
+
+
+def _unreadable(exc: OSError) -> str:
+    if isinstance(exc, NotAFile):
+        return str(exc)
+    return f"cannot read the ledger: {exc.strerror or exc}"
 
 
 @lru_cache(maxsize=8)
@@ -369,7 +398,23 @@ def ledger_ids(project: Project) -> set[str]:
     New numbers must avoid these: a number once issued is never handed out again.
     """
     ledger = load_ledger(project.config)
-    return known_ids(ledger) if ledger is not None else set()
+    if ledger is None:
+        return set()
+    if any(p.kind == "unreadable" for p in ledger.problems):  # no issued ID is known
+        raise _broken(ledger)
+    return known_ids(ledger)
+
+
+def check_appendable(config: Config) -> None:
+    """Refuse (SotbError) when events could not be appended to the ledger: damaged or not a file.
+
+    Writers call this before they change any file, so a refusal leaves the project as it was.
+    """
+    if not config["ledger"]:
+        return
+    ledger = load_ledger(config)
+    if ledger is not None and ledger.problems:
+        raise _broken(ledger)
 
 
 # ---------------------------------------------------------------------------
@@ -479,6 +524,8 @@ def chain(events: Iterable[Mapping[str, Any]], parents: list[str], date: str) ->
 
 def _broken(ledger: Ledger) -> SotbError:
     first = ledger.problems[0]
+    if first.kind == "unreadable":
+        return SotbError(first.message, str(ledger.path))
     return SotbError(f"the ledger is damaged ({first.message}); restore it from version control "
                      "and run `sotb ledger verify`", str(ledger.path), first.line)
 
@@ -486,9 +533,11 @@ def _broken(ledger: Ledger) -> SotbError:
 def _append_locked(config: Config, events: Iterable[Mapping[str, Any]], date: str) -> list[dict[str, Any]]:
     path = ledger_path(config)
     try:
-        old = path.read_bytes()
+        old = _ledger_bytes(path)
     except FileNotFoundError:
         old = None
+    except OSError as exc:
+        raise SotbError(_unreadable(exc), str(path)) from None
     try:
         ledger = parse_ledger(old.decode("utf-8-sig"), path) if old else Ledger(path, ())
     except UnicodeDecodeError:

@@ -191,15 +191,19 @@ def _norm(text: str) -> str:
 def _validator() -> Any:
     from jsonschema import Draft202012Validator
 
-    schema = json.loads((schemas_dir() / "type.schema.json").read_text(encoding="utf-8"))
-    return Draft202012Validator(schema)
+    from sot_builder.config import load_schema
+
+    return Draft202012Validator(load_schema(schemas_dir() / "type.schema.json"))
 
 
 def validate_definition(data: Any, source: str) -> None:
     """Raise SotbError naming the file and JSON pointer of the first problem."""
     if not isinstance(data, dict):
         raise SotbError("invalid type definition at /: the file must hold a mapping of keys to values", source)
-    errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
+    from sot_builder.config import check_no_nul, schema_errors
+
+    check_no_nul(data, source, "type definition", ("file",))
+    errors = schema_errors(_validator(), data, schemas_dir() / "type.schema.json")
     if errors:
         err = errors[0]
         pointer = "/" + "/".join(str(p) for p in err.absolute_path)
@@ -393,16 +397,33 @@ def builtin_definitions(memo_dir: Path | None = None) -> dict[str, dict]:
             return json.loads(memo.read_bytes())
         except (OSError, ValueError):
             pass
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     out: dict[str, dict] = {}
-    for text in texts:
-        data = yaml.load(text.decode("utf-8"), Loader=loader)  # noqa: S506
-        out[data["prefix"]] = data
+    for path, text in zip(paths, texts):
+        out[path.stem] = _read_builtin(path, text)
     if memo is not None:
         _write_memo(memo, out)
     return out
+
+
+def _read_builtin(path: Path, text: bytes) -> dict:
+    """One shipped definition; a damaged one is a broken installation, named with its line."""
+    import yaml
+
+    from sot_builder.config import broken_installation
+
+    try:
+        data = yaml.load(text.decode("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    except UnicodeDecodeError as exc:
+        raise broken_installation(path, None, f"not UTF-8: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise broken_installation(path, mark.line + 1 if mark else None, what) from None
+    if not isinstance(data, dict):
+        raise broken_installation(path, 1, "not a mapping of keys to values")
+    if data.get("prefix") != path.stem:
+        raise broken_installation(path, None, f"its prefix is not {path.stem}")
+    return data
 
 
 def _builtin_memo(memo_dir: Path | None, paths: list[Path], texts: list[bytes]) -> Path | None:
@@ -463,14 +484,15 @@ def make_type(data: dict, source: str) -> TypeDef:
 
 
 def build_registry(types_config: dict[str, Any], base_dir: Path, source: str,
-                   memo_dir: Path | None = None) -> Registry:
+                   memo_dir: Path | None = None, reserved: dict[str, str] | None = None) -> Registry:
     """Build the project's registry from `[tool.sotb.types]`.
 
     Each key is a prefix; its value is a table of overrides on top of the
     built-in definition of that prefix (if any) or of the file named by
     `definition` (relative to the config file). With `memo_dir`, a marker there
     remembers that exactly these definitions passed the JSON Schema, so the
-    next run neither imports jsonschema nor validates them again.
+    next run neither imports jsonschema nor validates them again. `reserved`
+    maps file names no type may own (the README, the ID system file) to their setting.
     """
     builtins = builtin_definitions(memo_dir)
     reg = Registry()
@@ -484,6 +506,7 @@ def build_registry(types_config: dict[str, Any], base_dir: Path, source: str,
             path = (base_dir / definition).resolve()
             data = dict(load_definition_file(path, validate=not known_valid))
             where = str(definition)
+            _check_prefix(data, prefix, where)
         elif prefix in builtins:
             data = dict(builtins[prefix])
             where = f"built-in {prefix}"
@@ -495,17 +518,72 @@ def build_registry(types_config: dict[str, Any], base_dir: Path, source: str,
             if known_valid:
                 _check_semantics(data, where)
             else:
-                validate_definition(data, where)
-        t = make_type(data, where)
+                _validate_override(data, where, builtins.get(prefix) if not definition else None)
+        t = _make_checked(data, where, prefix)
+        _check_file(t, reserved or {})
         for p in t.prefixes:
             if p in reg.types:
                 raise SotbError(f"prefix {p} is defined twice in [types]", source)
             reg.types[p] = t
+    _check_targets(reg, builtins)
     if marker is not None and not known_valid:
         from sot_builder.config import remember_valid
 
         remember_valid(marker, "types-valid-*")
     return reg
+
+
+def _check_prefix(data: Any, prefix: str, where: str) -> None:
+    """A definition file is named by its own prefix: `[types.ORD]` loads a file with `prefix: ORD`."""
+    found = data.get("prefix") if isinstance(data, dict) else None
+    if found != prefix:
+        raise SotbError(f"invalid type definition at /prefix: {found!r} does not match "
+                        f"[types.{prefix}] that names this file", where)
+
+
+def _validate_override(data: dict, where: str, builtin: dict | None) -> None:
+    """validate_definition; when a shipped definition is itself invalid, the installation is to blame."""
+    try:
+        validate_definition(data, where)
+    except SotbError:
+        if builtin is not None:
+            try:
+                validate_definition(builtin, where)
+            except SotbError as exc:
+                raise _broken_builtin(builtin["prefix"], str(exc).removeprefix(f"{where}: ")) from None
+        raise
+
+
+def _broken_builtin(prefix: str, what: str) -> SotbError:
+    from sot_builder.config import broken_installation
+
+    return broken_installation(schemas_dir() / "types" / f"{prefix}.yaml", None, what)
+
+
+def _make_checked(data: dict, where: str, prefix: str) -> TypeDef:
+    """make_type; a shipped definition too damaged to use is a broken installation."""
+    try:
+        return make_type(data, where)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        if not where.startswith("built-in "):
+            raise
+        raise _broken_builtin(prefix, f"not a valid type definition ({exc!r})") from None
+
+
+def _check_file(t: TypeDef, reserved: dict[str, str]) -> None:
+    if t.file in reserved:
+        raise SotbError(f"invalid type definition at /file: {t.file} is the `{reserved[t.file]}` "
+                        f"file; give {t.prefix} a file of its own", t.source)
+
+
+def _check_targets(reg: Registry, builtins: dict[str, dict]) -> None:
+    """Relations may name types the project does not use, but not prefixes no type defines (typos)."""
+    for t in reg.unique_types():
+        for i, r in enumerate(t.relations):
+            for j, target in enumerate(r.targets):
+                if target not in reg.types and target not in builtins:
+                    raise SotbError(f"invalid type definition at /relations/{i}/targets/{j}: no type "
+                                    f"defines the prefix {target}", t.source)
 
 
 def _valid_marker(memo_dir: Path | None, types_config: dict[str, Any], base_dir: Path) -> Path | None:
