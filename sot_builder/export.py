@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import fnmatch
+import glob
 import json
 import os
 import re
@@ -383,7 +385,7 @@ def fill_database(project: Project, con: sqlite3.Connection) -> None:
 
 def export_sqlite(project: Project, path: Path) -> dict[str, int]:
     """Write a fresh SQLite database to `path` (replaced atomically); rows per table."""
-    path = Path(path)
+    path = _through_link(Path(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".sotb-tmp", dir=path.parent)
     os.close(fd)
@@ -498,8 +500,14 @@ def export_csv(project: Project, folder: Path) -> dict[str, int]:
 
 
 def _write_text_file(path: Path, writer: Callable[[TextIO], T]) -> T:
-    """Stream text into a temp file beside `path`, then replace `path` atomically."""
-    path = Path(path)
+    """Stream text into a temp file beside `path`, then replace `path` atomically.
+
+    A device or a named pipe at `path` is written into instead (never replaced).
+    """
+    path = _through_link(Path(path))
+    if path.exists() and not path.is_file():
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            return writer(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".sotb-tmp", dir=path.parent)
     try:
@@ -521,6 +529,18 @@ def export(project: Project, fmt: str, path: Path | None, stdout: TextIO | None 
         raise SotbError(f"unknown export format '{fmt}'; use one of {', '.join(FORMATS)}")
     if fmt in ("sqlite", "csv") and path is None:
         raise SotbError(f"the {fmt} format needs an output path (-o)")
+    try:
+        if path is not None:
+            check_output(project, fmt, Path(path))
+        return _export_to(project, fmt, path, stdout)
+    except (OSError, sqlite3.OperationalError) as exc:
+        if path is None:
+            raise
+        raise SotbError(f"export: cannot write -o {path}: {_reason(exc)}") from None
+
+
+def _export_to(project: Project, fmt: str, path: Path | None,
+               stdout: TextIO | None) -> dict[str, int]:
     if fmt == "sqlite":
         return export_sqlite(project, path)  # type: ignore[arg-type]
     if fmt == "csv":
@@ -531,3 +551,92 @@ def export(project: Project, fmt: str, path: Path | None, stdout: TextIO | None 
             raise SotbError(f"the {fmt} format needs an output path or a stream")
         return writer(project, stdout)
     return _write_text_file(path, lambda out: writer(project, out))
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def _through_link(path: Path) -> Path:
+    """The file a symlink names (written in place of the link), else `path` itself."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+# ---------------------------------------------------------------------------
+# Output checks
+
+
+def check_output(project: Project, fmt: str, path: Path) -> None:
+    """Refuse an output path export cannot or must not write, before anything is written.
+
+    Refused: a folder (but for csv), a path in a missing folder, a file that is
+    not a regular file (for sqlite), and any file sotb reads as a source.
+    """
+    folder = Path(os.path.realpath(path)).parent
+    while not folder.exists():  # missing folders are made: the first that exists must be one
+        folder = folder.parent
+    if not folder.is_dir():
+        raise SotbError(f"export: {folder} is not a folder (-o {path})")
+    if fmt == "csv":
+        _not_a_source(project, [path / f"{table}.csv" for table in TABLES])
+        return
+    if path.is_dir():
+        raise SotbError(f"export: -o {path} is a folder; name a file "
+                        "(only --format csv writes a folder)")
+    if fmt == "sqlite" and path.exists() and not path.is_file():
+        raise SotbError(f"export: -o {path} is not a regular file; the sqlite format needs one")
+    _not_a_source(project, [path])
+
+
+def _not_a_source(project: Project, paths: list[Path]) -> None:
+    known = _read_files(project)
+    for path in paths:
+        what = _read_file_at(known, path) or _would_be_source(project, path)
+        if what:
+            raise SotbError(f"export: -o {path} would overwrite {what}; export to another file")
+
+
+def _read_file_at(known: dict[str, str], path: Path) -> str:
+    """What `path` is among the files sotb reads (`known`), or ""."""
+    what = known.get(os.path.realpath(path))
+    if what or not path.exists():
+        return what or ""
+    # the same file under another spelling (a case-insensitive file system)
+    for name, what in known.items():
+        with contextlib.suppress(OSError):
+            if os.path.samefile(name, path):
+                return what
+    return ""
+
+
+def _read_files(project: Project) -> dict[str, str]:
+    """Real path -> what it is, for every file sotb reads from this project."""
+    config = project.config
+    base = config.project_dir
+    real = os.path.realpath
+    found = {real(base / d.path): f"the registry source {d.path}" for d in project.documents}
+    if config.config_file is not None:
+        found[real(config.config_file)] = f"the configuration file {config.config_file.name}"
+    if config["ledger"]:
+        found[real(config.root / str(config["ledger"]))] = f"the ledger {config['ledger']}"
+    for pattern in config["sql_migrations"]:
+        for name in glob.glob(str(base / pattern), recursive=True):
+            found[real(name)] = f"the SQL migration {os.path.relpath(name, base)}"
+    for spec in (config["types"] or {}).values():
+        if isinstance(spec, dict) and spec.get("definition"):
+            found[real(base / spec["definition"])] = f"the type definition {spec['definition']}"
+    return found
+
+
+def _would_be_source(project: Project, path: Path) -> str:
+    """"a Markdown file ..." when a new file at `path` would be read as a source, else ""."""
+    real = Path(os.path.realpath(path))
+    root = Path(os.path.realpath(project.config.root))
+    if real.suffix != ".md" or not real.is_relative_to(root):
+        return ""
+    if any(part.startswith(".") for part in real.relative_to(root).parts[:-1]):
+        return ""
+    rel = Path(os.path.relpath(real, os.path.realpath(project.config.project_dir))).as_posix()
+    if any(fnmatch.fnmatch(rel, pat) for pat in project.config["exclude"]):
+        return ""
+    return "a Markdown file in the registry folder (sotb would read it as a source)"

@@ -16,7 +16,8 @@ from sot_builder.export import FORMATS
 @click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="sqlite", show_default=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path),
-              help="File to write (a folder for csv). sql and json go to stdout without it or with '-'.")
+              help="File to write (a folder for csv), in a folder that exists; never a file "
+                   "sotb reads. sql and json go to stdout without it or with '-'.")
 @click.option("--no-cache", is_flag=True, help="Parse every file afresh; do not read or write the cache.")
 @config_option
 def export(folder, fmt, output, no_cache, config_path) -> None:
