@@ -303,7 +303,9 @@ def _entry_key(src: SourceFile) -> str | None:
 
 
 def _entry_name(path: str, role: str, sha: str) -> str:
-    return blake2b(f"{path}\0{role}\0{sha}".encode(), digest_size=16).hexdigest()
+    # a name that is not UTF-8 holds surrogates (os.fsdecode)
+    key = f"{path}\0{role}\0{sha}".encode("utf-8", "surrogatepass")
+    return blake2b(key, digest_size=16).hexdigest()
 
 
 def _entry_path(folder: Path, doc: Document) -> Path:

@@ -13,6 +13,7 @@ import contextlib
 import glob
 import json
 import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -70,20 +71,27 @@ def _fingerprint(config: Config, rules: Sequence[Rule], sources) -> str:
     h = blake2b(digest_size=20)
     h.update(__version__.encode())
     h.update(json.dumps(config.values, sort_keys=True, default=str).encode())
-    h.update(str(config.project_dir).encode())
+    h.update(_encoded(str(config.project_dir)))
     h.update(",".join(f"{r.code}:{r.severity.value}" for r in rules).encode())
     h.update(dt.date.today().isoformat().encode())
     for src in sources:
-        h.update(src.path.encode() + b"\0" + src.role.encode() + b"\0")
+        h.update(_encoded(src.path) + b"\0" + src.role.encode() + b"\0")
         h.update(_file_digest(src.abspath))
     for path in _extra_files(config):
-        h.update(str(path).encode() + b"\0")
+        h.update(_encoded(str(path)) + b"\0")
         h.update(_file_digest(path))
     return h.hexdigest()
 
 
+def _encoded(path: str) -> bytes:
+    return path.encode("utf-8", "surrogatepass")  # a name that is not UTF-8 has surrogates
+
+
 def _file_digest(path: Path) -> bytes:
     try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):  # a pipe or a device is never opened
+            return f"special:{stat.S_IFMT(info.st_mode)}".encode()
         return blake2b(path.read_bytes(), digest_size=16).digest()
     except OSError as exc:
         return f"missing:{exc.errno}".encode()

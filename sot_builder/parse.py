@@ -857,7 +857,7 @@ def _link_parts(label: str, href: str, strings: dict[str, str]) -> tuple[str, st
     file, _, fragment = href.partition("#")
     external = "://" in file or file.startswith(("mailto:", "tel:", "data:"))
     if not external and "%" in file:
-        file = unquote(file)
+        file = unquote(file, errors="surrogateescape")  # %FF: the byte of a name that is not UTF-8
     keep = strings.setdefault
     label = keep(label, label)
     if ID_FULL_RE.match(label):

@@ -6,6 +6,7 @@ import fnmatch
 import glob
 import os
 import posixpath
+import stat
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class SourceFile:
     path: str  # relative to the project dir, "/" separated
     abspath: Path
     role: str
+    problem: str = ""  # why it cannot be read, known before reading (a folder not listed)
 
 
 @dataclass
@@ -226,7 +228,8 @@ def discover(config: Config) -> list[SourceFile]:
     found: dict[str, SourceFile] = {}
     root = config.root
     if root.is_dir():
-        for folder, dirs, files in os.walk(root, followlinks=False):
+        unlisted: list[OSError] = []
+        for folder, dirs, files in os.walk(root, onerror=unlisted.append, followlinks=False):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(files):
                 if not name.endswith(".md"):
@@ -237,15 +240,28 @@ def discover(config: Config) -> list[SourceFile]:
                     continue
                 role = "readme" if name == readme else "registry" if name == id_system else "sot"
                 found[rel] = SourceFile(rel, abspath, role)
+        for error in unlisted:
+            _add_unlisted(found, error, project_dir, excludes)
     for pattern in config["documents"]:
         for abspath in _glob(project_dir, pattern):
-            if not abspath.is_file():
+            if abspath.is_dir():
                 continue
             rel = _rel(abspath, project_dir)
             if rel is None or rel in found or _excluded(rel, excludes):
                 continue
             found[rel] = SourceFile(rel, abspath, "doc")
     return sorted(found.values(), key=lambda s: s.path)
+
+
+def _add_unlisted(found: dict[str, SourceFile], error: OSError, project_dir: Path,
+                  excludes: list[str]) -> None:
+    """A folder of the SoT root that cannot be listed: reported in place of the files it hides."""
+    folder = Path(os.fsdecode(error.filename or ""))
+    rel = _rel(folder, project_dir)
+    if rel is None or _excluded(rel, excludes) or _excluded(rel + "/", excludes):
+        return
+    why = f"cannot read folder: {error.strerror or error}; the files in it are not checked"
+    found[rel] = SourceFile(rel, folder, "doc", why)
 
 
 def _glob(base: Path, pattern: str) -> list[Path]:
@@ -279,11 +295,24 @@ def _rel(path: Path, base: Path) -> str | None:
         except RuntimeError:  # a symlink loop: keep the name, reading it reports the problem
             return lexical
         real_base = base.resolve()
-        if lexical == ".." or lexical.startswith("../") or not real.is_relative_to(real_base):
-            return None  # never read: `../` patterns, links and linked folders that leave the project
-        return real.relative_to(real_base).as_posix() if path.is_symlink() else lexical
+        if lexical == ".." or lexical.startswith("../"):
+            return None  # never read: `../` patterns
+        link = path.is_symlink()
+        if link and not _regular(path):
+            return lexical  # dangling, or to a device or pipe: reported by name, never opened
+        if not real.is_relative_to(real_base):
+            return None  # never read: links and linked folders that leave the project
+        return real.relative_to(real_base).as_posix() if link else lexical
     except (ValueError, OSError):
         return None
+
+
+def _regular(path: Path) -> bool:
+    """Is `path` (followed if a link) a regular file? Asks for its status only."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def _excluded(rel: str, excludes: list[str]) -> bool:
@@ -300,8 +329,13 @@ def parse_options(config: Config, registry: Registry, role: str) -> ParseOptions
 
 
 def read_source(src: SourceFile) -> tuple[bytes | None, ParseProblem | None]:
+    if src.problem:
+        return None, ParseProblem("SOT002", src.problem, 1)
     try:
-        if src.abspath.stat().st_size > MAX_FILE_BYTES:
+        info = os.stat(src.abspath)
+        if not stat.S_ISREG(info.st_mode):  # a pipe or a device: reading could block or never end
+            return None, ParseProblem("SOT002", "not a regular file; skipped", 1)
+        if info.st_size > MAX_FILE_BYTES:
             return None, ParseProblem("SOT002", f"file larger than {MAX_FILE_BYTES // 2**20} MiB; skipped", 1)
         return src.abspath.read_bytes(), None
     except OSError as exc:
@@ -315,8 +349,9 @@ def load_project(config: Config, use_cache: bool = True, jobs: int | None = None
     source = str(config.config_file or "defaults")
     declared = bool(config["types"])
     memo_dir = config.project_dir / str(config["cache_dir"])
+    reserved = {config["readme"]: "readme", config["id_system"]: "id_system"} if declared else None
     registry = build_registry(config["types"] if declared else _builtin_table_types(memo_dir), config.project_dir,
-                              source, memo_dir=memo_dir)
+                              source, memo_dir=memo_dir, reserved=reserved)  # no type's file is one of these
     sources = discover(config)
     documents = parse_all(config, registry, sources, use_cache=use_cache, jobs=jobs)
     if not declared:

@@ -218,8 +218,9 @@ def files_region(project: Project) -> str:
         else:
             prefixes = []
             purpose = old.get(listed.path, ("", [], "", 0))[2] or ID_SYSTEM_PURPOSE
-        rows.append({"name": name, "href": quote(name, safe="/._-~()"), "prefixes": prefixes,
-                     "purpose": purpose})
+        rows.append({"name": os.fsencode(name).decode("utf-8", "backslashreplace"),
+                     "href": quote(name, safe="/._-~()", errors="surrogateescape"),
+                     "prefixes": prefixes, "purpose": purpose})
     return render("sync/readme_files.md.j2", project.project_dir, rows=rows)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from sot_builder.config import Config, load_config
-from sot_builder.diagnostics import Diagnostic
+from sot_builder.diagnostics import Diagnostic, SotbError
 
 config_option = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -19,6 +19,25 @@ config_option = click.option(
 
 def load(start: Path | None = None, config_path: Path | None = None) -> Config:
     return load_config(start or Path.cwd(), config_path)
+
+
+def require_root(config: Config) -> None:
+    """Refuse a project without its SoT folder (outside any project, or `root` names no folder):
+    what lint and sync need before they read or write anything."""
+    root = str(config["root"])
+    try:
+        found, there = config.root.is_dir(), os.path.lexists(config.root)
+    except (OSError, RuntimeError, ValueError):  # a link loop, a NUL byte
+        found, there = False, True
+    if found:
+        return
+    where = str(config.config_file) if config.config_file else None
+    shown = root if os.path.isabs(root) else display_path(config, root)
+    what = "is not a folder" if there else "does not exist"
+    hint = "set `root` in sotb.toml or [tool.sotb]"
+    if where is None:
+        hint = "no sotb.toml found; run `sotb init`"
+    raise SotbError(f"no SoT folder: {shown.rstrip('/')}/ {what} ({hint})", where)
 
 
 def display_path(config: Config, rel: str) -> str:
@@ -47,5 +66,7 @@ def use_color() -> bool:
 
 
 def write(text: str) -> None:
-    sys.stdout.write(text)
+    from sot_builder.output import printable  # a file name that is not UTF-8, shown escaped
+
+    sys.stdout.write(printable(text))
     sys.stdout.flush()

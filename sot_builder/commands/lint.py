@@ -10,7 +10,9 @@ import click
 
 from sot_builder import __version__, collector
 from sot_builder.cli import set_exit
-from sot_builder.commands._common import config_option, for_display, load, use_color, write
+from sot_builder.commands._common import (
+    config_option, for_display, load, require_root, use_color, write,
+)
 from sot_builder.diagnostics import Severity, SotbError
 from sot_builder.output import FORMATS
 
@@ -36,18 +38,21 @@ def lint(paths, fmt, strict, select, ignore, no_cache, changed_since, fix, outpu
 
     start, only = _split_paths(paths)
     config = load(start, config_path)
+    # the command line is checked first: selectors, then the git ref (after --fix, once it wrote)
+    rules = engine.active_rules(config.values, _split(select), _split(ignore))
+    changed = None if fix or not changed_since else _changed_files(config.project_dir, changed_since)
+    require_root(config)
     if fix:
         from sot_builder.sync import sync_project
 
         sync_project(config, write=True)
-    rules = engine.active_rules(config.values, _split(select), _split(ignore))
+        changed = _changed_files(config.project_dir, changed_since) if changed_since else None
     with collector.paused():
         diags, files_checked = lintrun.lint(config, rules, use_cache=not no_cache)
     if only:
         wanted = {_project_rel(config, p) for p in only}
         diags = [d for d in diags if d.path in wanted or any(d.path.startswith(w + "/") for w in wanted)]
-    if changed_since:
-        changed = _changed_files(config.project_dir, changed_since)
+    if changed is not None:
         diags = [d for d in diags if d.path in changed]
     from sot_builder.output import render
     from sot_builder.rules import all_rules

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from sot_builder.cli import set_exit
-from sot_builder.commands._common import config_option, display_path, load, write
+from sot_builder.commands._common import config_option, display_path, load, require_root, write
 
 
 @click.command()
@@ -34,6 +34,7 @@ def sync(path: Path | None, check: bool, show_diff: bool, config_path: Path | No
     from sot_builder.sync import sync_project
 
     config = load(path, config_path)
+    require_root(config)
     result = sync_project(config, write=not check)
     if check or show_diff:
         write(result.diff)

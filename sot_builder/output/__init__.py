@@ -8,6 +8,7 @@ out as it is.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from sot_builder.diagnostics import Diagnostic, SotbError
@@ -28,6 +29,8 @@ def render(
     tool_version: str = "",
 ) -> str:
     """Render sorted, filtered `diagnostics` in format `fmt` (one of FORMATS)."""
+    if fmt != "sarif":  # SARIF keeps the exact name in its URIs and escapes its texts itself
+        diagnostics = [printable_diagnostic(d) for d in diagnostics]
     if fmt == "text":
         from sot_builder.output import text
 
@@ -49,3 +52,29 @@ def render(
 
         return junit.render(diagnostics, files_checked=files_checked)
     raise SotbError(f"unknown output format {fmt!r} (choose from {', '.join(FORMATS)})")
+
+
+def printable(text: str) -> str:
+    """`text` with the bytes of a file name that is not UTF-8 shown as `\\xNN` escapes.
+
+    Such names are read as lone surrogates (`os.fsdecode`), which no UTF-8
+    output can carry.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no file name decodes to
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def printable_diagnostic(diag: Diagnostic) -> Diagnostic:
+    path, message, fix = printable(diag.path), printable(diag.message), printable(diag.fix)
+    if (path, message, fix) == (diag.path, diag.message, diag.fix):
+        return diag
+    return replace(diag, path=path, message=message, fix=fix)

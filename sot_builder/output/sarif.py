@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sot_builder.diagnostics import Diagnostic, Severity
+from sot_builder.output import printable
 from sot_builder.rules.base import DOCS_URL, Rule
 
 SCHEMA_URI = (
@@ -89,11 +90,11 @@ def bare_descriptor(diag: Diagnostic) -> dict[str, Any]:
 
 
 def result(diag: Diagnostic, rule_index: int, fingerprint: str) -> dict[str, Any]:
-    text = diag.message + (f" (fix: {diag.fix})" if diag.fix else "")
+    text = printable(diag.message + (f" (fix: {diag.fix})" if diag.fix else ""))
     region = {"startLine": max(diag.line, 1), "startColumn": max(diag.column, 1)}
     location = {
         "physicalLocation": {
-            "artifactLocation": {"uri": quote(diag.path, safe="/")},
+            "artifactLocation": {"uri": uri(diag.path)},
             "region": region,
         }
     }
@@ -110,13 +111,21 @@ def result(diag: Diagnostic, rule_index: int, fingerprint: str) -> dict[str, Any
     return out
 
 
+def uri(path: str) -> str:
+    """The path as a relative URI; a name that is not UTF-8 keeps its bytes, percent-encoded."""
+    try:
+        return quote(path, safe="/", errors="surrogateescape")
+    except UnicodeEncodeError:  # a surrogate no file name decodes to
+        return quote(printable(path), safe="/")
+
+
 def partial_fingerprints(diagnostics: Sequence[Diagnostic]) -> list[str]:
     """Hash of code, path, message and IDs, plus `:N` for the N-th identical problem."""
     seen: Counter[str] = Counter()
     out = []
     for d in diagnostics:
         key = "\0".join((d.code, d.path, d.message, "\x1f".join(d.ids)))
-        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         seen[digest] += 1
         out.append(f"{digest}:{seen[digest]}")
     return out

@@ -46,7 +46,10 @@ def unreadable(project, r: Rule) -> Iterator[Diagnostic]:
     """A scanned file must be readable UTF-8 (or UTF-16 with a byte-order mark) text.
 
     Binary files, files with NUL bytes, invalid UTF-8 and unreadable files are
-    reported and skipped; nothing else is checked in them.
+    reported and skipped; nothing else is checked in them. Named pipes, devices,
+    dangling symbolic links and folders that cannot be listed are reported too,
+    at line 1, and never opened. While such a file is there, the commands that
+    write (`sync`, `add`, `new`, `renumber`) write nothing.
 
     Bad: a file `SoT/SoT.NOTES.md` saved as Latin-1 with `café`.
 

@@ -64,7 +64,7 @@ def cell_file(cell: str) -> str:
     if m and m.group(2):
         from urllib.parse import unquote
 
-        return unquote(m.group(2).partition("#")[0])
+        return unquote(m.group(2).partition("#")[0], errors="surrogateescape")
     return cell.strip().strip("`*_ ").strip()
 
 

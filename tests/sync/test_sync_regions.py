@@ -279,9 +279,11 @@ def test_check_mode_writes_nothing_not_even_a_lock(registry: Path) -> None:
     assert plan_sync(load_project(load_config(registry), use_cache=False)).diff == result.diff
 
 
-def test_sync_command_without_a_registry_changes_nothing(tmp_path: Path, monkeypatch, capsys) -> None:
+def test_sync_command_without_a_registry_is_an_error_and_writes_nothing(tmp_path: Path, monkeypatch,
+                                                                          capsys) -> None:
     (tmp_path / ".git").mkdir()
     monkeypatch.chdir(tmp_path)
-    assert main(["sync", "--check"]) == 0
-    assert main(["sync"]) == 0
-    assert "nothing to change" in capsys.readouterr().out
+    assert main(["sync", "--check"]) == 2
+    assert main(["sync"]) == 2
+    assert "no SoT folder: SoT/ does not exist" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == [".git"]  # no SoT/.sotb.lock, no cache
