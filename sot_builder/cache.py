@@ -157,7 +157,9 @@ def _size(src: SourceFile) -> int:
         return 0
 
 
-PACK_LAYOUT = 4  # the layout `pack` writes; cache entries of another layout are not read
+# The layout `pack` writes, raised also when the parser reads some files differently (5: a
+# file of lone CRs has lines): cache entries of another layout are not read.
+PACK_LAYOUT = 5
 # The fields of references and headings whose strings are shared between documents: the
 # others (kind, file, source, section, field) are few, and already shared within one. Nor
 # is a heading's text: most are entries' headings, each written once, and the others repeat

@@ -63,7 +63,7 @@ def read_text_keep(path: Path) -> tuple[str, str, bool]:
     Raises SotbError for a file sotb cannot parse as UTF-8 text (binary, NUL
     bytes, UTF-16, invalid UTF-8): such a file is never rewritten.
     """
-    from sot_builder.parse import decode
+    from sot_builder.parse import decode, newline_of
 
     data = Path(path).read_bytes()
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -73,6 +73,8 @@ def read_text_keep(path: Path) -> tuple[str, str, bool]:
         raise SotbError(f"{problem.message}; not rewritten", str(path), problem.line)
     bom = data.startswith(b"\xef\xbb\xbf")
     text = data.decode("utf-8-sig")
+    if newline_of(text) == "\r":  # a classic Mac file: lone CRs, no LF
+        return text.replace("\r", "\n"), "\r", bom
     newline = "\r\n" if "\r\n" in text else "\n"
     return text.replace("\r\n", "\n"), newline, bom
 

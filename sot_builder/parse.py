@@ -178,18 +178,36 @@ def decode(data: bytes) -> tuple[str, ParseProblem | None]:
         except UnicodeDecodeError as exc:
             return "", ParseProblem("SOT002", f"cannot decode UTF-16 text: {exc.reason}", 1)
     if b"\x00" in data:
-        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+        line = _line_at(data, data.index(b"\x00"))
         return "", ParseProblem("SOT002", "binary file (NUL byte): not Markdown text", line)
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
+        line = _line_at(data, exc.start)
         return "", ParseProblem("SOT002", f"not valid UTF-8 (byte {exc.start})", line)
 
 
+def _line_at(data: bytes, offset: int) -> int:
+    """The 1-based line of a byte offset, lines ending as `split_lines` ends them."""
+    end = b"\n" if b"\n" in data or b"\r" not in data else b"\r"
+    return data.count(end, 0, offset) + 1
+
+
+def newline_of(text: str) -> str:
+    """A text's newline style: "\\r\\n" or "\\n" as its first line ends, "\\r" when it has lone CRs and
+    no LF at all (a classic Mac file)."""
+    first = text.find("\n")
+    if first < 0:
+        return "\r" if "\r" in text else "\n"
+    return "\r\n" if first and text[first - 1] == "\r" else "\n"
+
+
 def split_lines(text: str) -> tuple[list[str], str]:
-    """Split on \\n only (like editors and git); report the file's newline style."""
-    newline = "\r\n" if "\r\n" in text[: text.find("\n") + 1 or len(text)] else "\n"
+    """Split on \\n (like editors and git, a CR before it dropped), or on \\r in a text with lone
+    CRs and no \\n at all; report the file's newline style (`newline_of`)."""
+    newline = newline_of(text)
+    if newline == "\r":
+        text = text.replace("\r", "\n")
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()

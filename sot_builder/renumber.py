@@ -36,7 +36,7 @@ from sot_builder.config import Config
 from sot_builder.diagnostics import SotbError
 from sot_builder.hashing import file_sha
 from sot_builder.model import Document, Entry, Ref
-from sot_builder.parse import ID_RE, fragment_id, parse_document, split_id
+from sot_builder.parse import ID_RE, fragment_id, newline_of, parse_document, split_id
 from sot_builder.paths import RENUMBER_JOURNAL
 
 if TYPE_CHECKING:
@@ -214,7 +214,8 @@ class TextLines:
     def __init__(self, data: bytes) -> None:
         self.bom = data.startswith(BOM)
         text = (data[len(BOM):] if self.bom else data).decode("utf-8")
-        self.parts = text.split("\n")  # the last part is "" when the file ends with a newline
+        self.end = newline_of(text)[-1]  # "\r" in a classic Mac file (no LF), else "\n"
+        self.parts = text.split(self.end)  # the last part is "" when the file ends with a newline
         self.edits: dict[int, dict[tuple[int, int], str]] = defaultdict(dict)
         self.version = 0  # counts the edits made
 
@@ -243,7 +244,7 @@ class TextLines:
             for (a, b), text in sorted(spans.items(), reverse=True):
                 content = content[:a] + text + content[b:]
             parts[lineno - 1] = content + cr
-        data = "\n".join(parts).encode("utf-8")
+        data = self.end.join(parts).encode("utf-8")
         return BOM + data if self.bom else data
 
 

@@ -50,7 +50,7 @@ from sot_builder.config import Config
 from sot_builder.diagnostics import SotbError
 from sot_builder.hashing import file_sha
 from sot_builder.model import Document, Entry, Region
-from sot_builder.parse import RANGE_RE, ParseOptions, parse_document, unclosed_block
+from sot_builder.parse import RANGE_RE, ParseOptions, newline_of, parse_document, unclosed_block
 from sot_builder.project import Project, load_project, parse_options
 from sot_builder.rules.backrefs import MissingBackRef, missing_back_references
 from sot_builder.rules.registry_files import (
@@ -109,8 +109,8 @@ class FileChange:
     after: bytes
 
     def diff(self) -> str:
-        a = _split_keep(self.before.decode("utf-8", errors="replace"))
-        b = _split_keep(self.after.decode("utf-8", errors="replace"))
+        a = _split_keep(_lf(self.before.decode("utf-8", errors="replace")))
+        b = _split_keep(_lf(self.after.decode("utf-8", errors="replace")))
         # difflib slows down badly on long files whose lines repeat (blank lines,
         # "### Related"): there, compare only what lies between the common beginning
         # and end, with the context lines a hunk shows, and shift the line numbers back.
@@ -149,6 +149,11 @@ class SyncResult:
 
 
 # -- a file as editable lines -------------------------------------------------------------
+def _lf(text: str) -> str:
+    """A classic Mac text (lone CRs, no LF) with LFs, as the parser reads it; others unchanged."""
+    return text.replace("\r", "\n") if newline_of(text) == "\r" else text
+
+
 def _split_keep(text: str) -> list[str]:
     """Split on "\\n" only (as the parser does), keeping each line's terminator."""
     parts = text.split("\n")
@@ -172,12 +177,14 @@ class TextFile:
     def __init__(self, data: bytes) -> None:
         self.bom = data.startswith(BOM)
         text = (data[len(BOM):] if self.bom else data).decode("utf-8")
-        self.lines = _split_keep(text)
+        self.mac = newline_of(text) == "\r"  # edited with LFs, written back with CRs
+        self.lines = _split_keep(_lf(text))
         first = text[: text.find("\n") + 1] if "\n" in text else ""
         self.newline = "\r\n" if first.endswith("\r\n") else "\n"
 
     def to_bytes(self) -> bytes:
-        data = "".join(self.lines).encode("utf-8")
+        text = "".join(self.lines)
+        data = (text.replace("\n", "\r") if self.mac else text).encode("utf-8")
         return BOM + data if self.bom else data
 
     def apply(self, edits: list[Edit]) -> None:
