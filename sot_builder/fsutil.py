@@ -6,6 +6,7 @@ import contextlib
 import errno
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,15 +14,29 @@ from pathlib import Path
 from sot_builder.diagnostics import SotbError
 
 LOCK_NAME = ".sotb.lock"
+_held = threading.local()  # folders whose project lock this thread holds
+
+
+class WriteError(SotbError, OSError):
+    """A file or lock sotb could not write: an error line for the command (exit 2),
+    still an OSError for callers that carry on without the file (caches)."""
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` so readers see the old or the new file, never a mix.
 
     The temp file lives in the same folder, is fsynced, takes the original
-    file's mode, and replaces the target with os.replace.
+    file's mode, and replaces the target with os.replace. A failure (read-only
+    folder, full disk, a link loop at `path`) raises WriteError; the target is
+    left as it was.
     """
-    path = Path(path)
+    try:
+        _atomic_write(Path(path), data)
+    except OSError as exc:  # named by the target, not by its temp file
+        raise WriteError(f"cannot write file: {exc.strerror or exc}", str(path)) from None
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
     try:
@@ -102,12 +117,17 @@ def project_lock(folder: Path, timeout: float = 60.0) -> Iterator[None]:
 
     An OS-level lock (fcntl.flock) on `folder/.sotb.lock`: the kernel drops it
     when the holder dies, so a killed writer never leaves a stale lock behind;
-    the lock file itself may stay and is reused.
+    the lock file itself may stay and is reused. A thread that holds the lock may
+    take it again (a writer calling another): the inner one neither waits nor releases it.
     """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    held = _held.__dict__.setdefault("folders", set())
+    key = os.path.abspath(folder)
+    if key in held:  # this thread holds it already (`add` records the new ID in the ledger)
+        yield
+        return
     path = folder / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _open_lock(folder, path)
     try:
         _acquire(fd, path, timeout)
         try:
@@ -116,11 +136,25 @@ def project_lock(folder: Path, timeout: float = 60.0) -> Iterator[None]:
         except OSError:
             pass
         clean_stale_temps(folder)
-        yield
+        held.add(key)
+        try:
+            yield
+        finally:
+            held.discard(key)
     finally:
         with contextlib.suppress(OSError):
             _release(fd)
         os.close(fd)
+
+
+def _open_lock(folder: Path, path: Path) -> int:
+    """The lock file's descriptor; a folder sotb cannot write to gives an error line."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise WriteError(f"cannot lock {folder}: {exc.strerror or exc} (sotb needs to write "
+                         f"{LOCK_NAME} there)") from None
 
 
 def _acquire(fd: int, path: Path, timeout: float) -> None:

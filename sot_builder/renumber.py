@@ -379,7 +379,9 @@ def plan_renumber(project: Project, ident: str, to: str = "", file: str = "", li
                   reserve: bool = False, date: str | None = None) -> Plan:
     """Everything `sotb renumber` would write, without writing it."""
     from sot_builder import ledger as ledger_mod
+    from sot_builder.guard import refuse_unreadable
 
+    refuse_unreadable(project)  # references in a file sotb cannot read would keep the old ID
     ledger = ledger_mod.load_ledger(project.config)
     if ledger is not None and ledger.problems:
         first = ledger.problems[0]
@@ -827,8 +829,11 @@ def commit(config: Config, changes: Sequence[FileChange], about: Mapping[str, An
             _fsync_dir(folder)
         journal["state"] = "committed"
         _write_journal(config, journal)
-    except BaseException:
+    except BaseException as exc:
         _roll_back_prepared(config, journal)
+        if isinstance(exc, OSError) and not isinstance(exc, SotbError):  # a read-only folder, a full disk
+            raise SotbError(f"cannot write: {exc.strerror or exc}; nothing written",
+                            str(exc.filename or config.root)) from None
         raise
     _roll_forward(config, journal)
 

@@ -3,7 +3,9 @@
 Rendering and text edits are pure functions from values to text. The three
 functions that write (`create_file`, `add_entry`, `write_type`) hold the
 project lock for their whole read-decide-write cycle and write atomically,
-keeping each file's line endings and byte-order mark.
+keeping each file's line endings and byte-order mark. `new` and `add` refuse,
+before writing anything, what the sync that follows them would refuse
+(`guard.refuse_unsafe`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from urllib.parse import quote
 
 from sot_builder.config import Config, load_config
 from sot_builder.diagnostics import Diagnostic, SotbError
+from sot_builder.guard import refuse_unsafe
 from sot_builder.model import Document, Entry, Ref
 from sot_builder.parse import ID_RE, ParseOptions, parse_document, split_id, unclosed_block
 from sot_builder.registry import (
@@ -579,6 +582,7 @@ def create_file(config: Config, prefix: str, force: bool = False, dry_run: bool 
 
 def _plan_file(config: Config, prefix: str, force: bool, today: str) -> NewResult:
     project = _load(config)
+    refuse_unsafe(project)  # what the sync that follows would refuse
     t = resolve_type(project.registry, prefix)
     if t is None:
         raise SotbError(f"unknown type {prefix}: define it first with `sotb type add --prefix {prefix}`")
@@ -588,6 +592,9 @@ def _plan_file(config: Config, prefix: str, force: bool, today: str) -> NewResul
         t = replace(t, file=default_file_name(t.title))
     rel = project.rel_in_root(t.file)
     path = config.project_dir / rel
+    if path.is_symlink() and not path.exists():
+        raise SotbError("is a symbolic link that leads nowhere (a loop or a missing target); "
+                        "remove it or point it at a file first", rel)
     if path.exists() and not force:
         raise SotbError(f"{rel} already exists; use --force to overwrite it")
     registry = with_type(project.registry, t)
@@ -648,8 +655,8 @@ def add_entry(
     with _lock(config):
         result = _plan_entry(config, prefix, title, category, fields, refs, reserve, today)
         write_changes(result.changes)
+        record_issued(config, result.entry)  # before the sync, so that the dashboard sees it recorded
         run_sync(config)
-    record_issued(config, result.entry)  # takes the lock itself
     return result
 
 
@@ -673,6 +680,8 @@ def _plan_entry(config: Config, prefix: str, title: str, category: str | None,
                 fields: Sequence[tuple[str, str]], refs: Sequence[str], reserve: bool,
                 today: str) -> AddResult:
     project = _load(config)
+    refuse_unsafe(project)  # what the sync that follows would refuse
+    _refuse_damaged_ledger(config)
     t = resolve_type(project.registry, prefix)
     if t is None:
         raise SotbError(f"unknown type {prefix}: define it with `sotb type add` and run `sotb new {prefix}`")
@@ -841,6 +850,15 @@ def link_sections(registry: Registry, t: TypeDef, ident: str, rel: str,
 
 def _probe(target: str, source: str, section: str) -> Ref:
     return Ref(target, 1, 1, "link", label=target, source=source, section=section)
+
+
+def _refuse_damaged_ledger(config: Config) -> None:
+    """Refuse before writing the entry what `record_issued` would refuse after it."""
+    try:
+        from sot_builder import ledger
+    except ImportError:
+        return
+    ledger.check_appendable(config)
 
 
 def record_issued(config: Config, entry: Entry) -> bool:

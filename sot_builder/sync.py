@@ -29,6 +29,11 @@ changed in any way other than the intended new references, nothing is written.
 A file with an unterminated code fence or HTML comment (SOT003) is never
 rewritten: text added after it would be code or hidden, and every sync would
 add it again. Such a file is left byte for byte and listed in `skipped`.
+Nothing at all is written while a scanned file cannot be read or decoded
+(SOT002: its entries would drop out of the tables), or while a registry file
+has a region marker without its partner (SOT004) or frontmatter that is never
+closed or hides entries or regions (SOT001): sync refuses with the file and
+line (`guard.refuse_unsafe`).
 """
 
 from __future__ import annotations
@@ -866,7 +871,11 @@ def _verify_all(project: Project, rewritten: dict[str, bytes], intended: dict[st
 
 
 def plan_sync(project: Project) -> SyncResult:
-    """What `sotb sync` would write, without writing it."""
+    """What `sotb sync` would write, without writing it. Refuses (SotbError) a project with an
+    unreadable file or a registry file that cannot be rewritten safely (`guard.refuse_unsafe`)."""
+    from sot_builder.guard import refuse_unsafe
+
+    refuse_unsafe(project)
     texts: dict[str, TextFile] = {}
     originals: dict[str, bytes] = {}
     skipped: dict[str, tuple[str, int, str]] = {}
@@ -941,7 +950,11 @@ def write_changes(config: Config, changes: Sequence[FileChange], doing: str) -> 
     from sot_builder.fsutil import atomic_write_bytes
 
     for change in changes:
-        if (config.project_dir / change.path).read_bytes() != change.before:
+        try:
+            now = (config.project_dir / change.path).read_bytes()
+        except OSError as exc:
+            raise SotbError(f"cannot read file: {exc.strerror or exc}; nothing written", change.path) from None
+        if now != change.before:
             raise SotbError(f"file changed while sotb was {doing}; run `sotb sync` again", change.path)
     for change in changes:
         atomic_write_bytes(config.project_dir / change.path, change.after)

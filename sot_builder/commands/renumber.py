@@ -29,7 +29,7 @@ def renumber(ident, to, where, reserve, dry_run, no_sync, recover, config_path) 
     entry the ledger issued second moves; name another with --file. Every file
     is rewritten or none is; the move is recorded in the ledger as a
     `renumbered` event. References that could mean either entry are listed and
-    left alone.
+    left alone. Nothing is written while a scanned file cannot be read or decoded.
     """
     from sot_builder import renumber as rn
 

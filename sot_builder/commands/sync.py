@@ -29,6 +29,11 @@ def sync(path: Path | None, check: bool, show_diff: bool, config_path: Path | No
     sync leaves it unchanged, names the line where the fence or comment opens
     on stderr, and exits 1 (with or without --check) until it is closed.
 
+    Nothing at all is written (exit 2, naming the file and line) while a
+    scanned file cannot be read or decoded, or a registry file has a region
+    marker without its partner or frontmatter that is never closed or hides
+    entries or regions: fix the file first.
+
     PATH is the project folder (default: found from the working directory).
     """
     from sot_builder.sync import sync_project

@@ -297,9 +297,14 @@ def test_the_program_survives_hostile_files_in_a_subprocess(tmp_path):
     problem_at(lint, PIC_FILE, "SOT001", 2)
     problem_at(lint, "SoT/SoT.BINARY.md", "SOT002", 1)
     binary = (root / "SoT/SoT.BINARY.md").read_bytes()
+    for argv in (("sync",), ("add", "PIC", "--title", "x")):  # nothing is written meanwhile
+        refused = run_subprocess(root, *argv, timeout=120)
+        assert_clean_exit(refused, (2,))
+        assert "SoT/SoT.BINARY.md:1: binary file (NUL byte)" in refused.err
+    assert (root / "SoT/SoT.BINARY.md").read_bytes() == binary
+    (root / "SoT/SoT.BINARY.md").unlink()
     sync = run_subprocess(root, "sync", timeout=120)
     assert_clean_exit(sync, (0,))
-    assert (root / "SoT/SoT.BINARY.md").read_bytes() == binary
     add = run_subprocess(root, "add", "PIC", "--title", "{{ config }} <b>x</b>", timeout=120)
     assert_clean_exit(add, (0,))
     assert add.out == "PIC-002\n"

@@ -73,11 +73,11 @@ def test_writers_refuse_a_ledger_with_a_deeply_nested_line(ledgered, capsys, com
     path = ledgered / LEDGER
     with path.open("a", encoding="utf-8") as f:
         f.write(DEEP_LINE)
-    before = path.read_bytes()
+    before = snapshot(ledgered)
     result = run_inprocess(capsys, *command)
     assert_clean_exit(result, (2,))
     assert "the ledger is damaged" in result.err and "nested too deeply" in result.err
-    assert path.read_bytes() == before
+    assert snapshot(ledgered) == before  # the entry is not written either
 
 
 # -- [tool] and [tool.sotb] that are not tables ---------------------------------------------------
@@ -295,6 +295,19 @@ def test_a_definition_file_naming_the_readme_is_refused_by_the_registry(project)
     assert registry.build_registry(types, project, "sotb.toml").get("ORD").file == "SoT.README.md"
     with pytest.raises(SotbError, match="ord.yaml: invalid type definition at /file: SoT.README.md is the"):
         registry.build_registry(types, project, "sotb.toml", reserved={"SoT.README.md": "readme"})
+
+
+def test_a_definition_file_naming_the_readme_stops_every_command(project, capsys):
+    (project / "ord.yaml").write_text("prefix: ORD\ntitle: Orders\nfile: SoT.README.md\n")
+    write_config(project, 'root = "SoT"\n\n[types.PIC]\n[types.ORD]\ndefinition = "ord.yaml"\n')
+    before = snapshot(project)
+    for command in (("lint", "--no-cache"), ("add", "ORD", "--title", "First order")):
+        result = run_inprocess(capsys, *command)
+        assert_clean_exit(result, (2,))
+        assert "ord.yaml: invalid type definition at /file: SoT.README.md is the `readme` file" in result.err
+    after = snapshot(project)
+    after.pop("SoT/.sotb.lock", None)  # add took the lock before it loaded the project
+    assert after == before
 
 
 def test_a_definition_file_of_another_prefix_is_an_error(project, capsys):
