@@ -53,13 +53,16 @@ def _frontmatter_problem(doc: Any, options: Any) -> tuple[int, str] | None:
     holds entries or region markers. Other frontmatter problems are harmless to rewrite."""
     from sot_builder.parse import parse_document
 
+    invalid = next((p for p in doc.problems if p.code == "SOT001"), None)
+    if doc.body_start > 1 and invalid is None:  # closed frontmatter that parsed
+        return None
     lines = doc.lines
-    if not lines or lines[0].rstrip() != "---":
+    first = lines[:1]  # of a text kept compressed, only its head is read
+    if not first or first[0].rstrip() != "---":
         return None
     if doc.body_start <= 1:
         return 1, ("the frontmatter opened at line 1 is never closed, so sotb cannot tell where "
                    "the Markdown starts")
-    invalid = next((p for p in doc.problems if p.code == "SOT001"), None)
     if invalid is None:
         return None
     close = doc.body_start - 1
