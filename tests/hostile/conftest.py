@@ -16,6 +16,8 @@ import signal
 
 import pytest
 
+from ._support import make_project
+
 DEFAULT_EXAMPLES = 25
 LONG_MODE_MIN = 1000
 HANG_SECONDS = 300  # an in-process case still running after this long is a hang
@@ -56,3 +58,14 @@ def hang_guard():
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A small registry to work in, as the working folder, with a fixed date."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1736467200")
+    monkeypatch.delenv("SOTB_RESERVATION_DB", raising=False)
+    root = make_project(tmp_path / "project")
+    (root / ".git").mkdir()  # the search for a configuration stops here
+    monkeypatch.chdir(root)
+    return root

@@ -23,14 +23,6 @@ from ._support import (
 )
 
 
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1736467200")
-    monkeypatch.delenv("SOTB_RESERVATION_DB", raising=False)
-    root = make_project(tmp_path / "project")
-    monkeypatch.chdir(root)
-    return root
-
 
 # -- unreadable files -------------------------------------------------------------------------
 def test_a_file_that_cannot_be_read_is_reported(project, monkeypatch, capsys):

@@ -22,7 +22,6 @@ from ._support import (
     ENTRY,
     PIC_FILE,
     assert_clean_exit,
-    make_project,
     pic_file,
     problem_at,
     run_inprocess,
@@ -32,15 +31,6 @@ from ._support import (
 LEDGER = "SoT/SoT.LEDGER.jsonl"
 DEEP_LINE = "[" * 100_000 + "]" * 100_000 + "\n"
 
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1736467200")
-    monkeypatch.delenv("SOTB_RESERVATION_DB", raising=False)
-    root = make_project(tmp_path / "project")
-    (root / ".git").mkdir()  # the search for a configuration stops here
-    monkeypatch.chdir(root)
-    return root
 
 
 @pytest.fixture

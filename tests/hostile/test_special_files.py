@@ -32,14 +32,6 @@ from ._support import (
 )
 
 
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1736467200")
-    monkeypatch.delenv("SOTB_RESERVATION_DB", raising=False)
-    root = make_project(tmp_path / "project")
-    monkeypatch.chdir(root)
-    return root
-
 
 def _unread(result, path: str) -> str:
     """The message of the SOT002 problem at line 1 of `path`."""
