@@ -163,7 +163,8 @@ def load_config(start: Path | None = None, explicit: Path | None = None) -> Conf
     for key, value in data.items():
         values[key] = value
         origins[key] = source
-    _check_ledger(values["ledger"], source)
+    for key in ("ledger", "readme", "id_system"):
+        _check_in_root(key, values[key], source)
     _check_type_files(values, source)
     return Config(project_dir, path, values, origins)
 
@@ -200,11 +201,12 @@ def _values_at(data: Any, parts: list[str], pointer: str) -> Any:
         yield from _values_at(data[head], rest, f"{pointer}/{head}")
 
 
-def _check_ledger(ledger: str, source: str) -> None:
-    """The ledger is a file below `root`: no absolute path, no `..`."""
-    posix, windows = PurePosixPath(ledger), PureWindowsPath(ledger)
+def _check_in_root(key: str, name: str, source: str) -> None:
+    """The ledger, README and ID-system files lie below `root`: no absolute path, no `..`
+    (sotb writes them, and never writes outside the project)."""
+    posix, windows = PurePosixPath(name), PureWindowsPath(name)
     if posix.is_absolute() or windows.anchor or ".." in windows.parts:
-        raise SotbError(f"invalid configuration at /ledger: {ledger!r} is outside the project; "
+        raise SotbError(f"invalid configuration at /{key}: {name!r} is outside the project; "
                         "give a path relative to `root`, without `..`", source)
 
 

@@ -577,13 +577,17 @@ def _check_file(t: TypeDef, reserved: dict[str, str]) -> None:
 
 
 def _check_targets(reg: Registry, builtins: dict[str, dict]) -> None:
-    """Relations may name types the project does not use, but not prefixes no type defines (typos)."""
+    """Relations and reference fields may name types the project does not use, but not
+    prefixes no type defines (typos)."""
     for t in reg.unique_types():
-        for i, r in enumerate(t.relations):
-            for j, target in enumerate(r.targets):
-                if target not in reg.types and target not in builtins:
-                    raise SotbError(f"invalid type definition at /relations/{i}/targets/{j}: no type "
-                                    f"defines the prefix {target}", t.source)
+        named = [(f"/relations/{i}/targets/{j}", target)
+                 for i, r in enumerate(t.relations) for j, target in enumerate(r.targets)]
+        named += [(f"/fields/{i}/prefixes/{j}", prefix)
+                  for i, f in enumerate(t.fields) for j, prefix in enumerate(f.prefixes)]
+        for pointer, prefix in named:
+            if prefix not in reg.types and prefix not in builtins:
+                raise SotbError(f"invalid type definition at {pointer}: no type defines the "
+                                f"prefix {prefix}", t.source)
 
 
 def _valid_marker(memo_dir: Path | None, types_config: dict[str, Any], base_dir: Path) -> Path | None:

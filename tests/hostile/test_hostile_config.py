@@ -216,17 +216,18 @@ def test_a_shipped_definition_used_as_it_is_is_checked_too(project, capsys, ship
     assert "not a valid type definition" in result.err
 
 
-# -- the ledger setting ---------------------------------------------------------------------------
-@pytest.mark.parametrize("ledger", ["/etc/passwd", "../outside.jsonl", "../../outside.jsonl",
-                                    "sub/../../outside.jsonl", "C:\\\\ledger.jsonl"])
-def test_a_ledger_outside_the_project_is_a_configuration_error(project, capsys, ledger):
-    write_config(project, f'ledger = "{ledger}"\nroot = "SoT"\n\n[types.PIC]\n')
+# -- the ledger, README and ID-system settings -------------------------------------------------
+@pytest.mark.parametrize("key", ["ledger", "readme", "id_system"])
+@pytest.mark.parametrize("name", ["/etc/passwd", "../outside.md", "../../outside.md",
+                                  "sub/../../outside.md", "C:\\\\outside.md"])
+def test_a_file_sotb_writes_outside_the_project_is_a_configuration_error(project, capsys, key, name):
+    write_config(project, f'{key} = "{name}"\nroot = "SoT"\n\n[types.PIC]\n')
     before = snapshot(project.parent)
-    for command in (("lint", "--no-cache"), ("ledger", "update"), ("ledger", "verify"),
+    for command in (("lint", "--no-cache"), ("sync",), ("ledger", "update"), ("ledger", "verify"),
                     ("add", "PIC", "--title", "Adyen")):
         result = run_inprocess(capsys, *command)
         assert_clean_exit(result, (2,))
-        assert "sotb.toml: invalid configuration at /ledger:" in result.err
+        assert f"sotb.toml: invalid configuration at /{key}:" in result.err
         assert "is outside the project" in result.err and "passwd" not in result.out
     assert snapshot(project.parent) == before
 
@@ -320,6 +321,18 @@ def test_a_relation_to_a_prefix_no_type_defines_is_an_error(project, capsys):
     result = run_inprocess(capsys, "lint", "--no-cache")
     assert_clean_exit(result, (2,))
     assert ("types/ord.yaml: invalid type definition at /relations/0/targets/1: "
+            "no type defines the prefix PCI") in result.err
+
+
+def test_a_reference_field_to_a_prefix_no_type_defines_is_an_error(project, capsys):
+    (project / "types").mkdir()
+    (project / "types" / "ord.yaml").write_text(
+        "prefix: ORD\ntitle: Orders\nfile: SoT.ORDERS.md\nfields:\n"
+        "  - {name: Paid by, kind: references, prefixes: [PIC, PCI]}\n")
+    write_config(project, 'root = "SoT"\n\n[types.PIC]\n[types.ORD]\ndefinition = "types/ord.yaml"\n')
+    result = run_inprocess(capsys, "lint", "--no-cache")
+    assert_clean_exit(result, (2,))
+    assert ("types/ord.yaml: invalid type definition at /fields/0/prefixes/1: "
             "no type defines the prefix PCI") in result.err
 
 
