@@ -29,6 +29,7 @@ from typing import Any
 
 from sot_builder.diagnostics import Diagnostic, Severity
 from sot_builder.model import Document, Entry, Table
+from sot_builder.paths import printable
 from sot_builder.render import md_cell
 
 REGION = "dashboard"
@@ -353,7 +354,7 @@ def render_markdown(board: Dashboard, base: str) -> str:
     ]
     for r in board.rows:
         name = posixpath.basename(r.path)
-        link = f"[{md_cell(_shown(name))}]({_href(base, r.path)})"
+        link = f"[{md_cell(printable(name))}]({_href(base, r.path)})"
         lines.append(_row_line(link, md_cell(r.prefix), r))
     if board.rows:
         lines.append(_row_line("**Total**", "", board.total()))
@@ -364,7 +365,7 @@ def render_markdown(board: Dashboard, base: str) -> str:
         for c in board.changes:
             href = _href(base, c.path) + (f"#{c.anchor}" if c.anchor else "")
             label = c.entry or posixpath.basename(c.path)
-            lines.append(f"| {c.when.isoformat()} | [{md_cell(_shown(label))}]({href}) | "
+            lines.append(f"| {c.when.isoformat()} | [{md_cell(printable(label))}]({href}) | "
                          f"{md_cell(c.version)} | {md_cell(c.changes)} |")
         lines.append("")
     yellow = _plural(int(opts["yellow_problems"]), "problem")
@@ -391,10 +392,6 @@ def _href(base: str, path: str) -> str:
     rel = rel.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
     return _NOT_UTF8.sub(lambda m: f"%{ord(m.group()) - 0xDC00:02X}", rel)
 
-
-def _shown(name: str) -> str:
-    """A file name as text: bytes that are not UTF-8 as `\\xNN`, as the README's file table shows them."""
-    return _NOT_UTF8.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", name)
 
 
 def _plural(n: int, word: str) -> str:

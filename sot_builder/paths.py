@@ -1,4 +1,5 @@
-"""Where the shipped templates and schemas live (wheel or source checkout), and fixed file names."""
+"""Where the shipped templates and schemas live (wheel or source checkout), fixed file names,
+and file names that are not UTF-8 shown as text."""
 
 from __future__ import annotations
 
@@ -41,3 +42,22 @@ def may_have_ledger(config) -> bool:
     except OSError:  # load_ledger reports it
         pass
     return True
+
+
+def printable(text: str) -> str:
+    """`text` with the bytes of a file name that is not UTF-8 shown as `\\xNN` escapes.
+
+    Such names are read as lone surrogates (`os.fsdecode`), which no UTF-8
+    output can carry.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no file name decodes to
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -56,6 +56,7 @@ from sot_builder.diagnostics import SotbError
 from sot_builder.hashing import file_sha
 from sot_builder.model import Document, Entry, Region
 from sot_builder.parse import RANGE_RE, ParseOptions, newline_of, parse_document, unclosed_block
+from sot_builder.paths import printable
 from sot_builder.project import Project, load_project, parse_options
 from sot_builder.rules.backrefs import MissingBackRef, missing_back_references
 from sot_builder.rules.registry_files import (
@@ -230,7 +231,7 @@ def files_region(project: Project) -> str:
         else:
             prefixes = []
             purpose = old.get(listed.path, ("", [], "", 0))[2] or ID_SYSTEM_PURPOSE
-        rows.append({"name": os.fsencode(name).decode("utf-8", "backslashreplace"),
+        rows.append({"name": printable(name),
                      "href": quote(name, safe="/._-~()", errors="surrogateescape"),
                      "prefixes": prefixes, "purpose": purpose})
     return render("sync/readme_files.md.j2", project.project_dir, rows=rows)

@@ -66,7 +66,7 @@ def use_color() -> bool:
 
 
 def write(text: str) -> None:
-    from sot_builder.output import printable  # a file name that is not UTF-8, shown escaped
+    from sot_builder.paths import printable  # a file name that is not UTF-8, shown escaped
 
     sys.stdout.write(printable(text))
     sys.stdout.flush()

@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from sot_builder.diagnostics import Diagnostic, SotbError
+from sot_builder.paths import printable
 
 if TYPE_CHECKING:
     from sot_builder.rules.base import Rule
@@ -52,25 +53,6 @@ def render(
 
         return junit.render(diagnostics, files_checked=files_checked)
     raise SotbError(f"unknown output format {fmt!r} (choose from {', '.join(FORMATS)})")
-
-
-def printable(text: str) -> str:
-    """`text` with the bytes of a file name that is not UTF-8 shown as `\\xNN` escapes.
-
-    Such names are read as lone surrogates (`os.fsdecode`), which no UTF-8
-    output can carry.
-    """
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        pass
-    try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:  # a surrogate no file name decodes to
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def printable_diagnostic(diag: Diagnostic) -> Diagnostic:

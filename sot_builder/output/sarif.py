@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sot_builder.diagnostics import Diagnostic, Severity
-from sot_builder.output import printable
+from sot_builder.paths import printable
 from sot_builder.rules.base import DOCS_URL, Rule
 
 SCHEMA_URI = (
