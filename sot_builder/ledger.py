@@ -270,7 +270,20 @@ def load_ledger(config: Config) -> Ledger | None:
         return None
     except OSError:
         return read_ledger(path)
+    if _leaves_project(config, path):
+        return Ledger(path, (), (LedgerProblem(1, "unreadable", OUTSIDE),))
     return _read_cached(str(path), st.st_mtime_ns, st.st_size)
+
+
+OUTSIDE = "the ledger is a link that leads outside the project; not read"
+
+
+def _leaves_project(config: Config, path: Path) -> bool:
+    """Does the ledger path (a link, say) lead outside the project folder?"""
+    try:
+        return not path.resolve().is_relative_to(config.project_dir.resolve())
+    except (OSError, RuntimeError):  # a link loop: reading it reports the problem
+        return False
 
 
 # ---------------------------------------------------------------------------
@@ -532,6 +545,8 @@ def _broken(ledger: Ledger) -> SotbError:
 
 def _append_locked(config: Config, events: Iterable[Mapping[str, Any]], date: str) -> list[dict[str, Any]]:
     path = ledger_path(config)
+    if _leaves_project(config, path):
+        raise SotbError(OUTSIDE.replace("not read", "not written"), str(path))
     try:
         old = _ledger_bytes(path)
     except FileNotFoundError:

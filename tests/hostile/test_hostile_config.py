@@ -240,6 +240,22 @@ def test_a_ledger_in_a_folder_below_the_root_is_accepted(project, capsys):
     assert (project / "SoT" / "ids" / "ledger.jsonl").is_file()
 
 
+def test_a_ledger_that_links_outside_the_project_is_never_read_or_written(ledgered, capsys):
+    outside = ledgered.parent / "outside.jsonl"
+    outside.write_bytes((ledgered / LEDGER).read_bytes())
+    (ledgered / LEDGER).unlink()
+    (ledgered / LEDGER).symlink_to(outside)
+    before, kept = snapshot(ledgered), outside.read_bytes()
+    lint = run_inprocess(capsys, "lint", "--no-cache", "--format", "json")
+    assert_clean_exit(lint, (1,))
+    assert "leads outside the project; not read" in problem_at(lint, LEDGER, "SOT504", 1)["message"]
+    for command in (("ledger", "update"), ("add", "PIC", "--title", "Adyen")):
+        result = run_inprocess(capsys, *command)
+        assert_clean_exit(result, (2,))
+        assert "the ledger is a link that leads outside the project" in result.err
+    assert snapshot(ledgered) == before and outside.read_bytes() == kept
+
+
 def test_a_ledger_that_is_a_folder_stops_add_before_it_writes(ledgered, capsys):
     (ledgered / LEDGER).unlink()
     (ledgered / LEDGER).mkdir()
