@@ -235,8 +235,10 @@ def _entries(packed: tuple, refs: tuple, memo: ParseMemo | None) -> tuple:
     if not field_counts:
         return ()
     heads = list(heads)
-    if memo is not None:  # the titles and numbers, as the fields' line numbers below
-        heads[4] = map(memo.strings.setdefault, heads[4], heads[4])
+    if memo is not None:  # the IDs, titles and numbers, as the fields' line numbers below
+        keep = memo.strings.setdefault
+        heads[0] = map(keep, heads[0], heads[0])  # the very strings references name them by
+        heads[4] = map(keep, heads[4], heads[4])
         nums = memo.line_numbers(max(heads[6]))
         heads[3] = [nums[n] if n < len(nums) else n for n in heads[3]]
     fields = _rows(Field, fields, (), 2, memo)

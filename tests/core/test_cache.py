@@ -232,6 +232,9 @@ def test_documents_sent_back_share_strings_and_line_numbers_with_this_process(tm
     assert all(len(ids) == 1 for ids in hrefs.values())
     lines = {id(r.line) for d in docs for r in d.refs if r.line == 300}
     assert len(lines) <= 1
+    ids = {e.id: e.id for d in docs for e in d.entries}
+    named = [r.target for d in docs for r in d.refs if r.target in ids]
+    assert named and all(t is ids[t] for t in named)  # an entry's ID is the string its references hold
 
 
 def test_below_the_sharing_size_documents_sent_back_keep_their_own_strings(tmp_path, monkeypatch):
