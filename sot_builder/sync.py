@@ -184,7 +184,7 @@ class TextFile:
         self.bom = data.startswith(BOM)
         text = (data[len(BOM):] if self.bom else data).decode("utf-8")
         self.mac = newline_of(text) == "\r"  # edited with LFs, written back with CRs
-        self.lines = _split_keep(_lf(text))
+        self.lines = _split_keep(text.replace("\r", "\n") if self.mac else text)
         first = text[: text.find("\n") + 1] if "\n" in text else ""
         self.newline = "\r\n" if first.endswith("\r\n") else "\n"
 
