@@ -37,6 +37,9 @@ from sot_builder.project import SourceFile, parse_options, parse_source, read_so
 from sot_builder.registry import Registry
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024  # below this, one process is faster
+# From this size on, a child parses the changed files while this process loads the others
+# from the parse cache, if they are at least as big
+OVERLAP_MIN_BYTES = 512 * 1024
 # From this size on, the documents a child sends share their strings and line numbers
 # with those parsed here: it saves an eighth of the peak memory at 100,000 entries, and
 # would cost some 7% of a lint at 10,000 entries (8 MB), where memory is no concern.
@@ -53,60 +56,66 @@ def parse_all(
     options = {role: parse_options(config, registry, role) for role in ("sot", "readme", "registry", "doc")}
     folder = _cache_folder(config, options) if use_cache else None
     memo = ParseMemo()
-    docs: dict[str, Document] = {}
     keys: dict[str, str] = {}  # path -> cache entry of the file as it is now
     todo: list[tuple[SourceFile, ParseOptions]] = []
+    cached: list[tuple[SourceFile, ParseOptions, Path]] = []  # files whose cache entry is there
     with collector.paused():
         for src in sources:
             if folder is not None:
                 key = _entry_key(src)
                 if key is not None:
                     keys[src.path] = key
-                    hit = _load_entry(folder / f"{key}.pickle", memo)
-                    if hit is not None and hit.path == src.path and hit.role == src.role:
-                        docs[src.path] = hit
+                    entry = folder / f"{key}.pickle"
+                    if entry.is_file():
+                        cached.append((src, options[src.role], entry))
                         continue
             todo.append((src, options[src.role]))
         store = folder if folder is not None and _prepare(folder) else None  # None: no cache this time
         jobs = jobs if jobs is not None else int(config["jobs"] or 0)
-        fresh, written = _parse_many(todo, jobs, memo, store)
-    docs.update(fresh)
+        fresh, written, loaded = _parse_many(todo, jobs, memo, store, cached)
     if store is not None and _store(store, [d for p, d in fresh.items() if p not in written]):
         _remove_stale(store, set(keys.values()))
+    docs = {**loaded, **fresh}
     return [docs[s.path] for s in sources]
 
 
 def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int, memo: ParseMemo | None = None,
-                store: Path | None = None) -> tuple[dict[str, Document], set[str]]:
-    """Parse `todo`; big inputs are shared between this process and forked children.
+                store: Path | None = None, cached: list[tuple[SourceFile, ParseOptions, Path]] = (),
+                ) -> tuple[dict[str, Document], set[str], dict[str, Document]]:
+    """Parse `todo`, and load the documents of `cached` from their cache entries; big
+    inputs are shared between this process and forked children.
 
     The files, biggest first, are handed out one at a time to whichever process
     is free (`forking.Tickets`), so a process slowed down by the machine takes
     fewer. Each process reads the files it takes, so no file's bytes are held
     longer than its parse. A child sends each document as soon as it is parsed,
     and writes its cache entry in the folder `store` on the way: the bytes it
-    sends are those of the entry. This process takes in the documents that have arrived
-    after each document of its own, and the rest once no file is left.
-    Documents a failed child did not send are parsed here.
+    sends are those of the entry. This process first loads the cached documents
+    (so the children parse while it does), then takes files too; it takes in the
+    documents that have arrived after each document of its own, and the rest once
+    no file is left. Documents a failed child did not send, and those whose cache
+    entry could not be loaded, are parsed here.
 
-    Returns the documents and the paths of those a child sent, whose cache
+    Returns the documents parsed, the paths of those a child sent, whose cache
     entries it wrote (or tried to: where it could not, the file is parsed again
-    next time).
+    next time), and the documents loaded from the cache.
     """
     sizes = {src.path: _size(src) for src, _ in todo}
     memo = memo or ParseMemo()
-    if sum(sizes.values()) < PARALLEL_MIN_BYTES or not hasattr(os, "fork"):
-        return _parse_chunk(todo, memo), set()
-    from sot_builder import forking
+    loaded: dict[str, Document] = {}
+    failed: list[tuple[SourceFile, ParseOptions]] = []  # cache entries that could not be loaded
+    cached_bytes = sum(_size(src) for src, _, _ in cached)
+    workers = _workers(sum(sizes.values()), len(todo), cached_bytes, jobs)
+    tickets = None
+    if workers > 1:
+        from sot_builder import forking
 
-    workers = min(jobs or forking.cores(), len(todo), 4)
-    if workers <= 1:
-        return _parse_chunk(todo, memo), set()
-    order = sorted(todo, key=lambda t: -sizes[t[0].path])
-    batches = [order[k::forking.Tickets.MOST] for k in range(min(len(order), forking.Tickets.MOST))]
-    tickets = forking.Tickets.make(len(batches))
+        order = sorted(todo, key=lambda t: -sizes[t[0].path])
+        batches = [order[k::forking.Tickets.MOST] for k in range(min(len(order), forking.Tickets.MOST))]
+        tickets = forking.Tickets.make(len(batches))
     if tickets is None:
-        return _parse_chunk(todo, memo), set()
+        loaded.update((doc.path, doc) for doc in _load_cached(cached, memo, failed))
+        return _parse_chunk(failed + todo, memo), set(), loaded
     import pickle
 
     def taken() -> Iterator[tuple[SourceFile, ParseOptions]]:
@@ -122,7 +131,7 @@ def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int, memo: Pa
 
     out: dict[str, Document] = {}
     sent_paths: set[str] = set()
-    shared = memo if sum(sizes.values()) >= SHARE_MIN_BYTES else None
+    shared = memo if sum(sizes.values()) + cached_bytes >= SHARE_MIN_BYTES else None
 
     def take(blobs: Iterable[bytes]) -> None:
         for data in blobs:
@@ -136,6 +145,10 @@ def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int, memo: Pa
 
     with collector.paused():
         children = [forking.start_stream(sent) for _ in range(workers - 1)]
+        for doc in _load_cached(cached, memo, failed):
+            loaded[doc.path] = doc
+            for child in children:
+                take(forking.ready(child))
         for doc in _parse_each(taken(), memo):
             out[doc.path] = doc
             for child in children:
@@ -144,10 +157,36 @@ def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int, memo: Pa
         memo.links.clear()  # no more parsing here (but for a failed child's files): its megabytes go
         for child in children:
             take(forking.receive(child))
-        missing = [item for item in todo if item[0].path not in out]
+        missing = failed + [item for item in todo if item[0].path not in out]
         if missing:
             out.update(_parse_chunk(missing, memo))
-    return out, sent_paths
+    return out, sent_paths, loaded
+
+
+def _workers(parse_bytes: int, files: int, cached_bytes: int, jobs: int) -> int:
+    """How many processes parse `files` files of `parse_bytes` bytes in all, while this
+    process also loads cached documents parsed from `cached_bytes` bytes: more than one for
+    big inputs, or when this process has as much to load as a child has to parse."""
+    if not files or not hasattr(os, "fork"):
+        return 1
+    overlap = cached_bytes >= parse_bytes >= OVERLAP_MIN_BYTES
+    if parse_bytes < PARALLEL_MIN_BYTES and not overlap:
+        return 1
+    from sot_builder import forking
+
+    return min(jobs or forking.cores(), files + (1 if overlap else 0), 4)
+
+
+def _load_cached(cached: Iterable[tuple[SourceFile, ParseOptions, Path]], memo: ParseMemo,
+                 failed: list[tuple[SourceFile, ParseOptions]]) -> Iterator[Document]:
+    """The documents of `cached` loaded from their entries; those that cannot be (missing,
+    stale or damaged, or another file's) go to `failed`, to be parsed."""
+    for src, opts, entry in cached:
+        doc = _load_entry(entry, memo)
+        if doc is not None and doc.path == src.path and doc.role == src.role:
+            yield doc
+        else:
+            failed.append((src, opts))
 
 
 def _size(src: SourceFile) -> int:

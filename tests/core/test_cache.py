@@ -1,6 +1,8 @@
 import os
 from pathlib import Path
 
+import pytest
+
 from sot_builder.cache import pack, unpack
 from sot_builder.parse import ParseOptions, parse_document
 
@@ -117,7 +119,7 @@ def test_the_link_memo_is_let_go_once_this_process_has_nothing_left_to_parse(tmp
     todo = [(src, ParseOptions()) for src in discover(config) if src.role == "sot"]
     monkeypatch.setattr(cache, "PARALLEL_MIN_BYTES", 0)
     memo = ParseMemo()
-    docs, _ = cache._parse_many(todo, 2, memo)
+    docs, _, _ = cache._parse_many(todo, 2, memo)
     assert len(docs) == len(todo) and memo.strings
     assert memo.links == {}  # the documents it remembered links of are all in
 
@@ -314,6 +316,76 @@ def test_a_damaged_cache_entry_is_parsed_again(tmp_path):
     for entry in (root / ".sotb_cache").glob("parse-*/*.pickle"):
         entry.write_bytes(entry.read_bytes()[:100])
     assert load_project(config).documents == first
+
+
+def _parsed_here(monkeypatch, cache) -> list[str]:
+    """The paths this process parses from now on (a forked child's parses are not seen)."""
+    parsed: list[str] = []
+    real = cache.parse_source
+    monkeypatch.setattr(cache, "parse_source", lambda src, *a: parsed.append(src.path) or real(src, *a))
+    return parsed
+
+
+def test_a_child_parses_a_changed_file_while_this_process_loads_the_others_from_the_cache(
+        tmp_path, monkeypatch):
+    from sot_builder import cache, forking
+    from sot_builder.config import load_config
+    from sot_builder.project import load_project
+
+    root = _generated_registry(tmp_path, 120)
+    config = load_config(root)
+    load_project(config, jobs=2)  # fills the parse cache
+    changed = root / "SoT" / "SoT.API_CONTRACTS.md"
+    changed.write_text(changed.read_text() + "\nOne more line.\n")
+    monkeypatch.setattr(cache, "OVERLAP_MIN_BYTES", 0)
+    parsed = _parsed_here(monkeypatch, cache)
+    forks: list[int] = []
+    real = forking.start_stream
+    monkeypatch.setattr(forking, "start_stream", lambda work: forks.append(1) or real(work))
+    docs = load_project(config, jobs=2).documents
+    assert forks == [1] and parsed == []  # the child parsed it
+    monkeypatch.undo()
+    assert docs == load_project(config, use_cache=False, jobs=1).documents
+    parsed = _parsed_here(monkeypatch, cache)
+    assert load_project(config, jobs=1).documents == docs and parsed == []  # the child cached it
+
+
+def test_a_damaged_cache_entry_is_parsed_here_while_a_child_parses_a_changed_file(tmp_path, monkeypatch):
+    from sot_builder import cache
+    from sot_builder.config import load_config
+    from sot_builder.project import load_project
+
+    root = _generated_registry(tmp_path, 120)
+    config = load_config(root)
+    load_project(config, jobs=2)
+    changed = root / "SoT" / "SoT.API_CONTRACTS.md"
+    changed.write_text(changed.read_text() + "\nOne more line.\n")
+    damaged = cache._entry_name("SoT/SoT.FEATURES.md", "sot",
+                                cache.file_sha((root / "SoT" / "SoT.FEATURES.md").read_bytes()))
+    (entry,) = (root / ".sotb_cache").glob(f"parse-*/{damaged}.pickle")
+    entry.write_bytes(entry.read_bytes()[:100])
+    monkeypatch.setattr(cache, "OVERLAP_MIN_BYTES", 0)
+    parsed = _parsed_here(monkeypatch, cache)
+    docs = load_project(config, jobs=2).documents
+    assert parsed == ["SoT/SoT.FEATURES.md"]
+    assert docs == load_project(config, use_cache=False, jobs=1).documents
+
+
+@pytest.mark.parametrize(("parse_bytes", "files", "cached_bytes", "jobs", "workers"), [
+    (0, 0, 10 << 20, 2, 1),  # nothing to parse
+    (1 << 20, 1, 1 << 20, 2, 2),  # as much to load as to parse: a child parses meanwhile
+    (1 << 20, 1, (1 << 20) - 1, 2, 1),  # less to load: the child's file would be waited for
+    (100 << 10, 1, 10 << 20, 2, 1),  # a small file: quicker to parse than to send
+    (1 << 20, 1, 1 << 20, 1, 1),  # jobs = 1
+    (1 << 20, 3, 0, 2, 1),  # nothing cached, too little to share
+    (8 << 20, 1, 0, 2, 1),  # one big file and nothing to load: parsed here
+    (8 << 20, 3, 100, 2, 2),  # big: shared as before
+    (8 << 20, 3, 8 << 20, 4, 4),  # and this process loads the cache before it takes files
+])
+def test_how_many_processes_parse(parse_bytes, files, cached_bytes, jobs, workers):
+    from sot_builder import cache
+
+    assert cache._workers(parse_bytes, files, cached_bytes, jobs) == workers
 
 
 def test_hashing_gives_hashlibs_blake2b() -> None:
