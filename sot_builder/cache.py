@@ -91,14 +91,15 @@ def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int, memo: Pa
     longer than its parse. A child sends each document as soon as it is parsed,
     and writes its cache entry in the folder `store` on the way: the bytes it
     sends are those of the entry. This process first loads the cached documents
-    (so the children parse while it does), then takes files too; it takes in the
-    documents that have arrived after each document of its own, and the rest once
-    no file is left. Documents a failed child did not send, and those whose cache
-    entry could not be loaded, are parsed here.
+    (so the children parse while it does), then takes files too, writing the cache
+    entry of each as it is parsed (so the children take more files meanwhile); it
+    takes in the documents that have arrived after each document of its own, and
+    the rest once no file is left. Documents a failed child did not send, and
+    those whose cache entry could not be loaded, are parsed here.
 
-    Returns the documents parsed, the paths of those a child sent, whose cache
-    entries it wrote (or tried to: where it could not, the file is parsed again
-    next time), and the documents loaded from the cache.
+    Returns the documents parsed, the paths of those whose cache entries are
+    written (a child's are tried only: where it could not write one, the file is
+    parsed again next time), and the documents loaded from the cache.
     """
     sizes = {src.path: _size(src) for src, _ in todo}
     memo = memo or ParseMemo()
@@ -130,7 +131,7 @@ def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int, memo: Pa
             yield data
 
     out: dict[str, Document] = {}
-    sent_paths: set[str] = set()
+    written: set[str] = set()
     shared = memo if sum(sizes.values()) + cached_bytes >= SHARE_MIN_BYTES else None
 
     def take(blobs: Iterable[bytes]) -> None:
@@ -141,7 +142,7 @@ def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int, memo: Pa
                 continue
             del data  # its megabytes go before the document is built
             out[packed[0]] = unpack(packed, shared)
-            sent_paths.add(packed[0])
+            written.add(packed[0])
 
     with collector.paused():
         children = [forking.start_stream(sent) for _ in range(workers - 1)]
@@ -149,8 +150,13 @@ def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int, memo: Pa
             loaded[doc.path] = doc
             for child in children:
                 take(forking.ready(child))
+        storing = store is not None
         for doc in _parse_each(taken(), memo):
             out[doc.path] = doc
+            if storing:  # until a write fails; the caller tries the rest again, and knows then
+                storing = _store(store, [doc])
+                if storing:
+                    written.add(doc.path)
             for child in children:
                 take(forking.ready(child))
         tickets.close()
@@ -160,7 +166,7 @@ def _parse_many(todo: list[tuple[SourceFile, ParseOptions]], jobs: int, memo: Pa
         missing = failed + [item for item in todo if item[0].path not in out]
         if missing:
             out.update(_parse_chunk(missing, memo))
-    return out, sent_paths, loaded
+    return out, written, loaded
 
 
 def _workers(parse_bytes: int, files: int, cached_bytes: int, jobs: int) -> int:

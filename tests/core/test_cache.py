@@ -209,6 +209,53 @@ def test_workers_write_the_cache_entries_of_the_documents_they_parse(tmp_path, m
     assert parsed == []
 
 
+def test_this_process_writes_the_cache_entry_of_each_document_as_it_parses_it(tmp_path, monkeypatch):
+    """So that the children parse more files meanwhile, rather than all of them waiting at the end."""
+    from sot_builder import cache
+    from sot_builder.config import load_config
+    from sot_builder.project import load_project
+
+    root = _generated_registry(tmp_path, 120)
+    config = load_config(root)
+    monkeypatch.setattr(cache, "PARALLEL_MIN_BYTES", 0)
+    here = os.getpid()
+    events: list[tuple[str, tuple[str, ...]]] = []
+    parse_each = _slow_in_child(cache._parse_each)
+
+    def logged(items, memo=None):
+        for doc in parse_each(items, memo):
+            if os.getpid() == here:
+                events.append(("parsed", (doc.path,)))
+            yield doc
+
+    real_store = cache._store
+    monkeypatch.setattr(cache, "_parse_each", logged)
+    monkeypatch.setattr(cache, "_store", lambda folder, fresh: events.append(
+        ("stored", tuple(d.path for d in fresh))) or real_store(folder, fresh))
+    docs = load_project(config, jobs=2).documents
+    parsed = [paths[0] for kind, paths in events if kind == "parsed"]
+    assert len(parsed) >= 2
+    for k, event in enumerate(events):
+        if event[0] == "parsed":
+            assert events[k + 1] == ("stored", event[1])
+    assert len(list((root / ".sotb_cache").glob("parse-*/*.pickle"))) == len(docs)
+
+
+def _slow_in_child(parse_each):
+    """`_parse_each`, slowed down in forked workers only: this process takes most files."""
+    import time
+
+    here = os.getpid()
+
+    def slow(items, memo=None):
+        for doc in parse_each(items, memo):
+            if os.getpid() != here:
+                time.sleep(0.2)
+            yield doc
+
+    return slow
+
+
 def _copies(docs) -> tuple[dict[str, set[int]], dict[str, set[str]]]:
     """Per link destination: the string objects that hold it, and the files that write it."""
     hrefs: dict[str, set[int]] = {}
