@@ -558,6 +558,7 @@ def _options(project: Any, registry: Registry) -> ParseOptions:
 class NewResult:
     path: str  # project-relative path of the new file
     changes: list[Change]
+    registry_files: list[str] = field(default_factory=list)  # README and ID system files created
     diagnostics: list[Diagnostic] = field(default_factory=list)
     written: bool = False
 
@@ -601,13 +602,32 @@ def _plan_file(config: Config, prefix: str, force: bool, today: str) -> NewResul
     text = render_file(t, registry, config, today)
     before = read_change(path) if path.exists() else Change(path, None, text)
     changes = [replace(before, after=text)]
+    created = _missing_registry_files(config)
+    changes.extend(created.values())
     additions = registration(project, t)
     if additions:
         assert config.config_file is not None
         c = read_change(config.config_file)
         c.after = config_with_types(c.before or "", types_table(config.config_file), additions)
         changes.append(c)
-    return NewResult(rel, changes)
+    return NewResult(rel, changes, list(created))
+
+
+# The files `sotb init --new` starts a registry with, by the setting that names them
+REGISTRY_TEMPLATES = {"readme": "init/SoT.README.md.j2", "id_system": "init/SoT.UNIQUE_ID_SYSTEM.md.j2"}
+
+
+def _missing_registry_files(config: Config) -> dict[str, Change]:
+    """Project-relative path -> the README or ID system file, as `sotb init --new` writes it,
+    that the project does not have: the new SoT file is listed and registered in them."""
+    from sot_builder.render import render
+
+    out = {}
+    for key, template in REGISTRY_TEMPLATES.items():
+        path = config.root / str(config[key])
+        if not path.exists() and not path.is_symlink():
+            out[_rel_root(config, str(config[key]))] = Change(path, None, render(template, config.project_dir))
+    return out
 
 
 def lint_paths(config: Config, paths: set[str]) -> list[Diagnostic]:

@@ -79,7 +79,8 @@ def _config_text(root: str, documents: list[str], types: dict[str, dict]) -> str
 
 def _report(found, types, documents, root) -> None:
     if not found:
-        click.echo(f"no SoT entries or prefix tables found under {root}/; wrote an empty [types]", err=True)
+        click.echo(f"no SoT entries or prefix tables found under {root}/; wrote an empty [types] "
+                   "(`sotb new PREFIX` starts a SoT file, with the README and ID system files)", err=True)
     for prefix in sorted(found):
         inf = found[prefix]
         spec = types[prefix]

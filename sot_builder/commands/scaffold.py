@@ -22,8 +22,9 @@ def new(prefix: str, force: bool, dry_run: bool, config_path: Path | None) -> No
 
     Writes SoT/SoT.<NAME>.md with frontmatter, navigation for every category,
     Deprecated, Cross-Reference Index and Update Protocol sections; declares the
-    type in the configuration; updates SoT.README.md and SoT.UNIQUE_ID_SYSTEM.md;
-    then lints the result.
+    type in the configuration; updates SoT.README.md and SoT.UNIQUE_ID_SYSTEM.md
+    (creating them, as `sotb init --new` does, where the project has none); then
+    lints the result.
     """
     from sot_builder.scaffold import create_file
 
@@ -36,6 +37,8 @@ def new(prefix: str, force: bool, dry_run: bool, config_path: Path | None) -> No
         set_exit(0)
         return
     write(f"created {display_path(config, result.path)}\n")
+    for path in result.registry_files:
+        write(f"created {display_path(config, path)}\n")
     diags = result.diagnostics
     if diags:
         from sot_builder.output import render

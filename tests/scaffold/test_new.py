@@ -130,6 +130,46 @@ def test_new_registers_the_file_and_lints_clean(registry, sotb):
     assert sotb("lint").code == 0
 
 
+def test_new_starts_the_readme_and_id_system_where_the_project_has_none(tmp_path, monkeypatch, sotb):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1736467200")
+    monkeypatch.chdir(tmp_path)
+    Path("sotb.toml").write_text('root = "SoT"\n', encoding="utf-8")  # as `sotb init` leaves an empty repository
+    r = sotb("new", "PIC")
+    assert r.code == 0, r.err
+    assert r.out.splitlines() == [f"created {PIC_FILE.as_posix()}", "created SoT/SoT.README.md",
+                                  "created SoT/SoT.UNIQUE_ID_SYSTEM.md"]
+    readme = Path("SoT/SoT.README.md").read_text(encoding="utf-8")
+    ids = Path("SoT/SoT.UNIQUE_ID_SYSTEM.md").read_text(encoding="utf-8")
+    assert "[SoT.PARTNER_INTEGRATIONS.md](SoT.PARTNER_INTEGRATIONS.md) | PIC-###" in readme
+    assert "| **PIC** | Partner Integration Contracts | `SoT.PARTNER_INTEGRATIONS.md` |" in ids
+    assert sotb("add", "PIC", "--title", "Stripe").code == 0
+    assert "| PIC-001 | Stripe |" in Path("SoT/SoT.UNIQUE_ID_SYSTEM.md").read_text(encoding="utf-8")
+    assert sotb("lint").code == 0
+    r = sotb("new", "API")
+    assert r.code == 0, r.err
+    assert r.out.splitlines() == ["created SoT/SoT.API_CONTRACTS.md"]  # the registry files are there now
+
+
+def test_new_starts_only_the_registry_file_that_is_missing_under_its_configured_name(registry, sotb):
+    Path("SoT/SoT.UNIQUE_ID_SYSTEM.md").unlink()
+    Path("sotb.toml").write_text('root = "SoT"\nid_system = "IDS.md"\n\n[types]\n', encoding="utf-8")
+    r = sotb("new", "PIC")
+    assert r.code == 0, r.err
+    assert r.out.splitlines() == [f"created {PIC_FILE.as_posix()}", "created SoT/IDS.md"]
+    assert "| **PIC** |" in Path("SoT/IDS.md").read_text(encoding="utf-8")
+    assert not Path("SoT/SoT.UNIQUE_ID_SYSTEM.md").exists()
+
+
+def test_a_dry_run_shows_the_registry_files_it_would_start_and_writes_nothing(tmp_path, monkeypatch, sotb):
+    monkeypatch.chdir(tmp_path)
+    Path("sotb.toml").write_text('root = "SoT"\n', encoding="utf-8")
+    r = sotb("new", "PIC", "--dry-run")
+    assert r.code == 0, r.err
+    assert "--- /dev/null\n+++ b/SoT/SoT.README.md\n" in r.out
+    assert "--- /dev/null\n+++ b/SoT/SoT.UNIQUE_ID_SYSTEM.md\n" in r.out
+    assert not Path("SoT").exists()
+
+
 def test_inferred_types_are_declared_with_the_first_new_one(tmp_path, monkeypatch, sotb):
     monkeypatch.chdir(tmp_path)
     make_registry(tmp_path, 'root = "SoT"\n')
