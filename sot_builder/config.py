@@ -165,6 +165,8 @@ def load_config(start: Path | None = None, explicit: Path | None = None) -> Conf
         origins[key] = source
     for key in ("ledger", "readme", "id_system"):
         _check_in_root(key, values[key], source)
+    for key in ("readme", "id_system"):
+        _check_plain_name(key, values[key], source)
     _check_type_files(values, source)
     return Config(project_dir, path, values, origins)
 
@@ -208,6 +210,14 @@ def _check_in_root(key: str, name: str, source: str) -> None:
     if posix.is_absolute() or windows.anchor or ".." in windows.parts:
         raise SotbError(f"invalid configuration at /{key}: {name!r} is outside the project; "
                         "give a path relative to `root`, without `..`", source)
+
+
+def _check_plain_name(key: str, name: str, source: str) -> None:
+    """The README and ID-system files are found by their name among the files of `root`
+    itself: a name with a folder would never be found, and sync would never fill them."""
+    if "/" in name or "\\" in name:
+        raise SotbError(f"invalid configuration at /{key}: {name!r} names a folder; give the name "
+                        "of a file in `root` itself", source)
 
 
 def _check_type_files(values: dict[str, Any], source: str) -> None:

@@ -232,6 +232,21 @@ def test_a_file_sotb_writes_outside_the_project_is_a_configuration_error(project
     assert snapshot(project.parent) == before
 
 
+@pytest.mark.parametrize("key", ["readme", "id_system"])
+@pytest.mark.parametrize("name", ["meta/INDEX.md", "./INDEX.md", "meta\\\\INDEX.md"])
+def test_a_readme_or_id_system_in_a_folder_is_a_configuration_error(project, capsys, key, name):
+    """They are found by name among the files of the root: in a folder, lint took the file for
+    a SoT file, and sync, never finding it, said there was nothing to change."""
+    write_config(project, f'{key} = "{name}"\nroot = "SoT"\n\n[types.PIC]\n')
+    before = snapshot(project.parent)
+    for command in (("lint", "--no-cache"), ("sync",), ("new", "BR")):
+        result = run_inprocess(capsys, *command)
+        assert_clean_exit(result, (2,))
+        assert f"sotb.toml: invalid configuration at /{key}:" in result.err
+        assert "names a folder" in result.err
+    assert snapshot(project.parent) == before
+
+
 def test_a_ledger_in_a_folder_below_the_root_is_accepted(project, capsys):
     write_config(project, 'ledger = "ids/ledger.jsonl"\nroot = "SoT"\n\n[types.PIC]\n')
     (project / "SoT" / "ids").mkdir()
