@@ -49,6 +49,21 @@ def test_a_named_pipe_is_reported_and_never_hangs(project):
     assert_clean_exit(synced, (0, 1, 2))
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_named_pipe_in_place_of_a_parse_cache_entry_is_never_opened(project):
+    """A lint opened each cache entry it found by name: a pipe there hung it."""
+    first = run_subprocess(project, "lint", "--format", "json", timeout=60)
+    assert_clean_exit(first, (0, 1))
+    (entry, *_) = sorted((project / ".sotb_cache").glob("parse-*/*.pickle"))
+    entry.unlink()
+    os.mkfifo(entry)
+    (project / ".sotb_cache" / "lint-result.pickle").unlink()  # so that the files are loaded
+    again = run_subprocess(project, "lint", "--format", "json", timeout=60)
+    assert_clean_exit(again, (0, 1))
+    assert again.out == first.out
+    assert entry.is_file()  # parsed, and the entry written anew
+
+
 def _make_device(path: Path, minor: int) -> None:
     """A character device at `path`: 3 as /dev/null is, 5 as /dev/zero is."""
     try:
