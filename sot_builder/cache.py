@@ -15,6 +15,7 @@ import shutil
 from collections.abc import Iterable, Iterator
 from itertools import repeat
 from pathlib import Path
+from typing import Any
 
 from sot_builder import __version__, collector
 from sot_builder.config import Config
@@ -203,8 +204,9 @@ def _size(src: SourceFile) -> int:
 
 
 # The layout `pack` writes, raised also when the parser reads some files differently (5: a
-# file of lone CRs has lines): cache entries of another layout are not read.
-PACK_LAYOUT = 5
+# file of lone CRs has lines; 6: a text is restored by `restore_lines`, not a method found
+# through `getattr`): cache entries of another layout are not read.
+PACK_LAYOUT = 6
 # The fields of references and headings whose strings are shared between documents: the
 # others (kind, file, source, section, field) are few, and already shared within one. Nor
 # is a heading's text: most are entries' headings, each written once, and the others repeat
@@ -364,13 +366,41 @@ def _entry_path(folder: Path, doc: Document) -> Path:
 
 
 def _load_entry(path: Path, memo: ParseMemo) -> Document | None:
-    import pickle  # only when the cache is used
-
     try:
-        with open(path, "rb") as fh:
-            return unpack(pickle.load(fh), memo)
-    except Exception:  # noqa: BLE001 - missing, stale or damaged: the file is parsed again
+        return unpack(load_pickle(path), memo)
+    except Exception:  # noqa: BLE001 - missing, stale, damaged or hostile: the file is parsed again
         return None
+
+
+# What a pickle read from the cache folder may name: the cache is in the project, where a
+# commit can put anything, and a pickle that names any other callable could run code.
+_PICKLE_NAMES = frozenset({
+    ("sot_builder.model", "restore_lines"),
+    ("datetime", "date"), ("datetime", "datetime"), ("datetime", "time"),
+    ("datetime", "timedelta"), ("datetime", "timezone"),
+    ("builtins", "set"), ("builtins", "frozenset"),
+})
+_unpickler: type | None = None
+
+
+def load_pickle(path: Path) -> Any:
+    """The data pickled in the regular file `path`, naming nothing but `_PICKLE_NAMES`
+    (pickle.UnpicklingError otherwise; OSError for a pipe or a device, never waited on)."""
+    global _unpickler
+    import pickle
+
+    if _unpickler is None:
+        class CacheUnpickler(pickle.Unpickler):
+            def find_class(self, module: str, name: str) -> Any:
+                if (module, name) not in _PICKLE_NAMES:
+                    raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a cache file")
+                return super().find_class(module, name)
+
+        _unpickler = CacheUnpickler
+    from sot_builder.fsutil import open_regular
+
+    with open_regular(path) as fh:
+        return _unpickler(fh).load()
 
 
 def _prepare(folder: Path) -> bool:

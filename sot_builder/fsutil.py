@@ -22,6 +22,21 @@ class WriteError(SotbError, OSError):
     still an OSError for callers that carry on without the file (caches)."""
 
 
+def open_regular(path: Path):
+    """`path` opened for reading in binary; OSError unless it is a regular file (a pipe is
+    opened without waiting for a writer, then refused)."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` so readers see the old or the new file, never a mix.
 

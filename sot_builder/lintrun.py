@@ -102,11 +102,10 @@ def _result_path(config: Config) -> Path:
 
 
 def _load(config: Config, key: str) -> list[Diagnostic] | None:
-    import pickle  # only a run that uses the cache reads or writes results
+    from sot_builder.cache import load_pickle  # only a run that uses the cache reads results
 
     try:
-        with open(_result_path(config), "rb") as fh:
-            data = pickle.load(fh)
+        data = load_pickle(_result_path(config))
         if data.get("key") != key:
             return None
         for rel, existed in data["checked"].items():

@@ -171,7 +171,7 @@ class Lines(Sequence[str]):
         return new
 
     def __reduce__(self) -> tuple:
-        return Lines._restore, (self._text if self._packed is None else self._packed, self._count)
+        return restore_lines, (self._text if self._packed is None else self._packed, self._count)
 
     def __len__(self) -> int:
         return self._count
@@ -259,6 +259,11 @@ class Lines(Sequence[str]):
     def joined(self, newline: str = "\n") -> str:
         """The lines joined by `newline` (no newline after the last one)."""
         return self._whole() if newline == "\n" else newline.join(self)
+
+
+def restore_lines(text: str | bytes, count: int) -> Lines:
+    """A pickled `Lines` restored: a plain function, the one callable a cache entry may name."""
+    return Lines._restore(text, count)
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,6 +64,57 @@ def test_a_named_pipe_in_place_of_a_parse_cache_entry_is_never_opened(project):
     assert entry.is_file()  # parsed, and the entry written anew
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_named_pipe_in_place_of_the_result_cache_is_never_opened(project):
+    first = run_subprocess(project, "lint", "--format", "json", timeout=60)
+    result = project / ".sotb_cache" / "lint-result.pickle"
+    result.unlink()
+    os.mkfifo(result)
+    again = run_subprocess(project, "lint", "--format", "json", timeout=60)
+    assert_clean_exit(again, (0, 1))
+    assert again.out == first.out
+
+
+class _Planted:
+    """A pickle that makes a folder when it is loaded: what a commit could leave in the cache."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.mkdir, (str(self.marker),)
+
+
+def test_a_planted_pickle_in_the_parse_cache_is_never_run(project, capsys):
+    import pickle
+
+    expected = run_inprocess(capsys, "lint", "--format", "json", "--no-cache").out
+    assert_clean_exit(run_inprocess(capsys, "lint"), (0, 1))  # fills the caches
+    marker = project.parent / "planted"
+    entries = sorted((project / ".sotb_cache").glob("parse-*/*.pickle"))
+    assert entries
+    for entry in entries:
+        entry.write_bytes(pickle.dumps(_Planted(marker)))
+    (project / ".sotb_cache" / "lint-result.pickle").unlink()
+    result = run_inprocess(capsys, "lint", "--format", "json")
+    assert_clean_exit(result, (0, 1))
+    assert not marker.exists()
+    assert result.out == expected
+    assert all(b"posix" not in entry.read_bytes() for entry in entries)  # parsed and written anew
+
+
+def test_a_planted_pickle_in_place_of_the_result_cache_is_never_run(project, capsys):
+    import pickle
+
+    expected = run_inprocess(capsys, "lint", "--format", "json").out
+    marker = project.parent / "planted"
+    (project / ".sotb_cache" / "lint-result.pickle").write_bytes(pickle.dumps(_Planted(marker)))
+    result = run_inprocess(capsys, "lint", "--format", "json")
+    assert_clean_exit(result, (0, 1))
+    assert not marker.exists()
+    assert result.out == expected
+
+
 def _make_device(path: Path, minor: int) -> None:
     """A character device at `path`: 3 as /dev/null is, 5 as /dev/zero is."""
     try:
