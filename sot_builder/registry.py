@@ -394,15 +394,35 @@ def builtin_definitions(memo_dir: Path | None = None) -> dict[str, dict]:
     memo = _builtin_memo(memo_dir, paths, texts)
     if memo is not None:
         try:
-            return json.loads(memo.read_bytes())
+            copy = json.loads(memo.read_bytes())
         except (OSError, ValueError):
-            pass
+            copy = None
+        if _usable_copy(copy, [p.stem for p in paths]):
+            return copy
     out: dict[str, dict] = {}
     for path, text in zip(paths, texts):
         out[path.stem] = _read_builtin(path, text)
     if memo is not None:
         _write_memo(memo, out)
     return out
+
+
+def _usable_copy(data: Any, prefixes: list[str]) -> bool:
+    """Whether a JSON copy read from the cache folder (which lies in the project, where a commit
+    can put anything) holds one definition per shipped file, each of which builds and passes
+    the checks a project's own definitions do but for the JSON Schema: else the YAML files
+    are read again, and the copy written anew."""
+    if not isinstance(data, dict) or sorted(data) != prefixes:
+        return False
+    try:
+        for prefix, definition in data.items():
+            if not isinstance(definition, dict) or definition.get("prefix") != prefix:
+                return False
+            _check_semantics(definition, f"built-in {prefix}")
+            make_type(definition, f"built-in {prefix}")
+    except Exception:  # noqa: BLE001 - whatever the copy holds, the shipped files decide
+        return False
+    return True
 
 
 def _read_builtin(path: Path, text: bytes) -> dict:

@@ -115,6 +115,30 @@ def test_a_planted_pickle_in_place_of_the_result_cache_is_never_run(project, cap
     assert result.out == expected
 
 
+@pytest.mark.parametrize("change", ["fields", "pattern"])
+def test_a_planted_copy_of_the_built_in_types_is_not_trusted(project, change):
+    """The cache folder keeps a JSON copy of the shipped type definitions: one a commit put
+    there is used only if it builds like the shipped files, else they are read again."""
+    pic = project / PIC_FILE
+    value = "**Partner**: " + "a" * 40 + "!\n"  # what `^(a+)+$` would backtrack on for ever
+    pic.write_text(pic.read_text(encoding="utf-8").replace("**Status**", value + "**Status**", 1),
+                   encoding="utf-8")
+    for _ in range(2):  # the first makes the cache folder, the second the copy in it
+        assert_clean_exit(run_subprocess(project, "lint", timeout=60), (0, 1))
+    expected = run_subprocess(project, "lint", "--format", "json", "--no-cache", timeout=60).out
+    (copy,) = (project / ".sotb_cache").glob("types-builtin-*.json")
+    data = json.loads(copy.read_text(encoding="utf-8"))
+    if change == "fields":
+        data["PIC"]["fields"] = 5  # was "broken installation: ... reinstall sotb"
+    else:
+        data["PIC"]["fields"].append({"name": "Partner", "pattern": "^(a+)+$"})
+    copy.write_text(json.dumps(data), encoding="utf-8")
+    result = run_subprocess(project, "lint", "--format", "json", "--no-cache", timeout=60)
+    assert_clean_exit(result, (0, 1))
+    assert result.out == expected
+    assert json.loads(copy.read_text(encoding="utf-8"))["PIC"]["fields"] != data["PIC"]["fields"]
+
+
 def _make_device(path: Path, minor: int) -> None:
     """A character device at `path`: 3 as /dev/null is, 5 as /dev/zero is."""
     try:
