@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from sot_builder import registry
@@ -70,9 +72,15 @@ def test_builtin_definitions_are_read_from_a_json_copy_named_by_their_bytes(tmp_
     assert registry.builtin_definitions(memo_dir) == plain and "PIC" in plain
     (memo,) = memo_dir.glob("types-builtin-*.json")
 
-    memo.write_text('{"XX": {"prefix": "XX"}}')  # the copy, not the YAML, is what is read
+    copy = json.loads(memo.read_text())
+    copy["PIC"]["purpose"] = "read from the copy"
+    memo.write_text(json.dumps(copy))  # the copy, not the YAML, is what is read
     registry.builtin_definitions.cache_clear()
-    assert registry.builtin_definitions(memo_dir) == {"XX": {"prefix": "XX"}}
+    assert registry.builtin_definitions(memo_dir)["PIC"]["purpose"] == "read from the copy"
+
+    memo.write_text('{"XX": {"prefix": "XX"}}')  # but only one that holds the shipped types
+    registry.builtin_definitions.cache_clear()
+    assert registry.builtin_definitions(memo_dir) == plain
 
     (types / "PIC.yaml").write_text((types / "PIC.yaml").read_text() + "\npurpose: changed\n")
     registry.builtin_definitions.cache_clear()
