@@ -37,10 +37,17 @@ def one_line(value: Any) -> str:
 
 @lru_cache(maxsize=8)
 def environment(project_templates: str = "", html: bool = False) -> Any:
+    """The Jinja environment: a sandboxed one when the project has templates of its own,
+    which come with the repository and may have been written by anyone who can commit
+    (`{{ cycler.__init__.__globals__.os }}` would otherwise reach any module)."""
     import jinja2
 
     paths = [p for p in (project_templates, str(templates_dir())) if p and Path(p).is_dir()]
-    env = jinja2.Environment(
+    if len(paths) > 1:
+        from jinja2.sandbox import ImmutableSandboxedEnvironment as kind
+    else:
+        kind = jinja2.Environment
+    env = kind(
         loader=jinja2.FileSystemLoader(paths),
         undefined=jinja2.StrictUndefined,
         autoescape=html,

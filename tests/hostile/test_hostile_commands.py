@@ -13,6 +13,7 @@ from sot_builder.parse import parse_document
 from ._support import (
     ENTRY,
     PIC_FILE,
+    REPO,
     AccessRecorder,
     assert_clean_exit,
     make_project,
@@ -247,6 +248,29 @@ def test_add_after_an_unterminated_fence_fails_cleanly(tmp_path, monkeypatch, ca
     assert_clean_exit(result, (0, 2))
     if result.code == 2:
         assert (root / PIC_FILE).read_bytes() == before
+
+
+# -- a project's own templates ------------------------------------------------------------------
+@pytest.mark.parametrize(("template", "command"), [
+    ("sync/navigation.md.j2", ("lint",)),
+    ("sync/readme_files.md.j2", ("sync",)),
+    ("sot/file.md.j2", ("new", "BR")),
+    ("site/base.html.j2", ("site", "-o", "out")),
+])
+def test_a_template_that_reaches_for_python_is_refused_and_never_run(project, capsys, template, command):
+    """Templates in the project's templates/ folder come with the repository: rendered
+    unsandboxed, `{{ cycler.__init__.__globals__.os.mkdir(...) }}` ran on a lint."""
+    marker = project.parent / "from-a-template"
+    built_in = REPO / "templates" / template
+    path = project / "templates" / template
+    path.parent.mkdir(parents=True)
+    path.write_text(built_in.read_text(encoding="utf-8")
+                    + "{{ cycler.__init__.__globals__.os.mkdir('%s') }}\n" % marker, encoding="utf-8")
+    result = run_inprocess(capsys, *command)
+    assert_clean_exit(result, (2,))
+    assert result.err.startswith("sotb: error: templates/") and ": template error: " in result.err
+    assert "unsafe" in result.err  # named: the template rendered, or the one it extends
+    assert not marker.exists()
 
 
 # -- configuration ------------------------------------------------------------------------------
