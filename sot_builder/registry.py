@@ -591,6 +591,12 @@ def _make_checked(data: dict, where: str, prefix: str) -> TypeDef:
 
 
 def _check_file(t: TypeDef, reserved: dict[str, str]) -> None:
+    """A type's file is a Markdown file of the root itself, and not a registry file. Checked
+    here as well as by the JSON Schema, which a marker in the cache folder lets a run skip:
+    `sotb new` and `sotb add` write this file."""
+    if t.file and ("/" in t.file or "\\" in t.file or not t.file.endswith(".md")):
+        raise SotbError(f"invalid type definition at /file: {t.file!r} is not the name of a "
+                        "Markdown file in `root` (no folder)", t.source)
     if t.file in reserved:
         raise SotbError(f"invalid type definition at /file: {t.file} is the `{reserved[t.file]}` "
                         f"file; give {t.prefix} a file of its own", t.source)

@@ -247,6 +247,30 @@ def test_a_readme_or_id_system_in_a_folder_is_a_configuration_error(project, cap
     assert snapshot(project.parent) == before
 
 
+@pytest.mark.parametrize("name", ["../outside.md", "sub/inside.md", "/tmp/absolute.md"])
+def test_a_type_file_outside_the_root_is_refused_even_after_a_planted_validation_marker(
+        project, capsys, name):
+    """The JSON Schema limits a type's file to a name in `root`; a marker in the cache folder
+    (which a commit can plant) lets a run skip the schema, so the name is checked again."""
+    from sot_builder.registry import _valid_marker
+
+    types = {"PIC": {"file": name}}
+    write_config(project, f'root = "SoT"\n\n[types.PIC]\nfile = "{name}"\n')
+    memo_dir = project / ".sotb_cache"
+    memo_dir.mkdir(exist_ok=True)
+    _valid_marker(memo_dir, types, project).touch()
+    def files() -> dict[str, bytes]:
+        return {k: v for k, v in snapshot(project.parent).items()
+                if "/.sotb_cache/" not in k and not k.endswith("/.sotb.lock")}
+
+    before = files()
+    for command in (("new", "PIC", "--force"), ("add", "PIC", "--title", "Adyen"), ("lint", "--no-cache")):
+        result = run_inprocess(capsys, *command)
+        assert_clean_exit(result, (2,))
+        assert "invalid type definition at /file:" in result.err
+    assert files() == before and not Path("/tmp/absolute.md").exists()
+
+
 def test_a_ledger_in_a_folder_below_the_root_is_accepted(project, capsys):
     write_config(project, 'ledger = "ids/ledger.jsonl"\nroot = "SoT"\n\n[types.PIC]\n')
     (project / "SoT" / "ids").mkdir()
