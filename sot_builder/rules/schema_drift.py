@@ -20,17 +20,25 @@ SCHEMA_PREFIX = "DBT"
 
 
 def migration_files(config) -> tuple[list[Path], list[str]]:
-    """(files matched by `sql_migrations`, patterns that match no file)."""
+    """(files matched by `sql_migrations`, patterns that match no file). Only regular files
+    inside the project count: the statements of a migration SQLite rejects are quoted in
+    the report, so a file outside it (`/etc/*`, `../../.aws/*`, a link leading out) is
+    never read."""
     files: dict[str, Path] = {}
     empty: list[str] = []
+    inside = os.path.realpath(config.project_dir)
     for pattern in config["sql_migrations"]:
         matched = [Path(m) for m in sorted(glob.glob(str(config.project_dir / pattern), recursive=True))]
-        matched = [m for m in matched if m.is_file()]
+        matched = [m for m in matched if m.is_file() and _below(os.path.realpath(m), inside)]
         if not matched:
             empty.append(pattern)
         for m in matched:
             files.setdefault(str(m.resolve()), m)
     return list(files.values()), empty
+
+
+def _below(path: str, folder: str) -> bool:
+    return os.path.commonpath([path, folder]) == folder
 
 
 @lru_cache(maxsize=4)

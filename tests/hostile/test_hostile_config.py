@@ -271,6 +271,23 @@ def test_a_type_file_outside_the_root_is_refused_even_after_a_planted_validation
     assert files() == before and not Path("/tmp/absolute.md").exists()
 
 
+def test_sql_migrations_outside_the_project_are_never_read(project, capsys):
+    """SQLite's message for a statement it rejects quotes the statement: a migration pattern
+    reaching out of the project (absolute, `../`, a link) must not read a secret into the report."""
+    secret = project.parent / "credentials"
+    secret.write_text("aws_secret_access_key = SECRET-4711\n", encoding="utf-8")
+    (project / "db").mkdir()
+    (project / "db" / "001.sql").symlink_to(secret)
+    write_config(project, f'sql_migrations = ["{secret}", "../credentials", "db/*.sql"]\n'
+                          'root = "SoT"\n\n[types.PIC]\n')
+    result = run_inprocess(capsys, "lint", "--no-cache", "--format", "json")
+    assert_clean_exit(result, (1,))
+    assert "SECRET" not in result.out and "aws_secret" not in result.out
+    messages = sorted(d["message"] for d in json.loads(result.out) if d["code"] == "SOT511")
+    assert messages == [f"sql_migrations pattern '{p}' matches no file"
+                        for p in sorted(["../credentials", "db/*.sql", str(secret)])]
+
+
 def test_a_ledger_in_a_folder_below_the_root_is_accepted(project, capsys):
     write_config(project, 'ledger = "ids/ledger.jsonl"\nroot = "SoT"\n\n[types.PIC]\n')
     (project / "SoT" / "ids").mkdir()
