@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 from collections.abc import Iterable, Iterator
 from itertools import repeat
@@ -71,7 +72,7 @@ def parse_all(
                         cached.append((src, options[src.role], entry))
                         continue
             todo.append((src, options[src.role]))
-        store = folder if folder is not None and _prepare(folder) else None  # None: no cache this time
+        store = folder if folder is not None and _prepare(folder, config.project_dir) else None  # None: no cache this time
         jobs = jobs if jobs is not None else int(config["jobs"] or 0)
         fresh, written, loaded = _parse_many(todo, jobs, memo, store, cached)
     if store is not None and _store(store, [d for p, d in fresh.items() if p not in written]):
@@ -403,16 +404,23 @@ def load_pickle(path: Path) -> Any:
         return _unpickler(fh).load()
 
 
-def _prepare(folder: Path) -> bool:
-    """Make the cache folder, ignored by git; False where it cannot be made (a read-only checkout)."""
+def _prepare(folder: Path, project_dir: Path) -> bool:
+    """Make the cache folder, ignored by git when it lies in the project; False where it cannot
+    be made (a read-only checkout)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         gitignore = folder.parent / ".gitignore"
-        if not gitignore.exists():
+        if _inside(folder.parent, project_dir) and not gitignore.exists():
             gitignore.write_text("*\n", encoding="utf-8")
     except OSError:  # a read-only checkout still lints, just without a cache
         return False
     return True
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Does `path`, links followed, lie in `folder` (links followed too)?"""
+    real, base = os.path.realpath(path), os.path.realpath(folder)
+    return os.path.commonpath([real, base]) == base
 
 
 def _store(folder: Path, fresh: list[Document]) -> bool:
@@ -432,14 +440,21 @@ def _store(folder: Path, fresh: list[Document]) -> bool:
     return True
 
 
+# The names sotb gives what it writes in the cache folder: nothing else there is ever removed
+# (the folder may be a link, or a `cache_dir` outside the project, shared with other files).
+_ENTRY_NAME = re.compile(r"[0-9a-f]{32}\.pickle")
+_CACHE_NAME = re.compile(r"parse-[0-9a-f]{16}(\.pickle)?")  # a parse cache, or the one-file cache of 0.1
+_TEMP_NAME = re.compile(r"(?:[0-9a-f]{32}|lint-result|parse-[0-9a-f]+)\.(\d+)\.tmp")  # + 0.1's cache
+
+
 def _remove_stale(folder: Path, keep: set[str]) -> None:
     """Remove the entries no current file has, older caches and files a killed run left."""
     for old in folder.glob("*.pickle"):
-        if old.stem not in keep:
+        if old.stem not in keep and _ENTRY_NAME.fullmatch(old.name):
             with contextlib.suppress(OSError):
                 old.unlink()
-    for other in folder.parent.glob("parse-*"):  # other versions and options, and the one-file cache of 0.1
-        if other != folder and not other.name.endswith(".tmp"):
+    for other in folder.parent.glob("parse-*"):  # other versions and options
+        if other != folder and _CACHE_NAME.fullmatch(other.name) and not other.is_symlink():
             with contextlib.suppress(OSError):
                 if other.is_dir():
                     shutil.rmtree(other)
@@ -469,8 +484,9 @@ def remove_dead_temps(folder: Path) -> list[Path]:
     if os.name != "posix":
         return removed
     for tmp in folder.glob("*.tmp"):
-        pid = tmp.suffixes[-2][1:] if len(tmp.suffixes) >= 2 else ""
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        m = _TEMP_NAME.fullmatch(tmp.name)
+        pid = m.group(1) if m else ""
+        if pid and int(pid) != os.getpid() and not _alive(int(pid)):
             with contextlib.suppress(OSError):
                 tmp.unlink()
                 removed.append(tmp)

@@ -139,6 +139,43 @@ def test_a_planted_copy_of_the_built_in_types_is_not_trusted(project, change):
     assert json.loads(copy.read_text(encoding="utf-8"))["PIC"]["fields"] != data["PIC"]["fields"]
 
 
+@pytest.mark.parametrize("how", ["setting", "link"])
+def test_a_cache_folder_outside_the_project_loses_nothing_of_its_own(project, capsys, how):
+    """`cache_dir` may lead out of the project (a setting, or a link a commit adds): sotb then
+    removes only what it wrote there. It used to remove every `parse-*` folder and file,
+    `*.<dead pid>.tmp` file and stale `*.pickle` in it, and to leave a `.gitignore` of `*`."""
+    import subprocess
+
+    shared = project.parent / "shared"
+    (shared / "parse-server").mkdir(parents=True)
+    (shared / "parse-server" / "index.js").write_text("kept\n", encoding="utf-8")
+    (shared / "parse-notes.txt").write_text("kept\n", encoding="utf-8")
+    child = subprocess.Popen(["true"])  # a pid of a process that has ended
+    child.wait()
+    dead = child.pid
+    (shared / f"draft.{dead}.tmp").write_text("kept\n", encoding="utf-8")
+    if how == "setting":
+        (project / "sotb.toml").write_text('root = "SoT"\ncache_dir = "../shared"\n\n[types.PIC]\n',
+                                          encoding="utf-8")
+    else:
+        (project / ".sotb_cache").symlink_to(shared)
+    pic = project / PIC_FILE
+    for _ in range(2):  # the second run finds the first one's cache, and an edit to parse again
+        assert_clean_exit(run_inprocess(capsys, "lint"), (0, 1))
+        pic.write_text(pic.read_text(encoding="utf-8") + "\nMore.\n", encoding="utf-8")
+    (parse,) = (p for p in shared.iterdir() if p.name.startswith("parse-") and p.name[6:].isalnum()
+                and len(p.name) == 22)
+    inside = sorted(e.name for e in parse.iterdir())
+    (parse / ("0" * 32 + ".pickle")).write_bytes(b"stale")  # an entry no file has: removed
+    (parse / "mine.pickle").write_bytes(b"not sotb's")
+    assert_clean_exit(run_inprocess(capsys, "lint"), (0, 1))
+    assert (shared / "parse-server" / "index.js").read_text(encoding="utf-8") == "kept\n"
+    assert (shared / "parse-notes.txt").exists() and (shared / f"draft.{dead}.tmp").exists()
+    assert (parse / "mine.pickle").exists() and not (parse / ("0" * 32 + ".pickle")).exists()
+    assert not (shared / ".gitignore").exists()
+    assert inside  # the cache was used
+
+
 def _make_device(path: Path, minor: int) -> None:
     """A character device at `path`: 3 as /dev/null is, 5 as /dev/zero is."""
     try:
