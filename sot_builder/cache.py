@@ -410,7 +410,7 @@ def _prepare(folder: Path, project_dir: Path) -> bool:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         gitignore = folder.parent / ".gitignore"
-        if _inside(folder.parent, project_dir) and not gitignore.exists():
+        if _inside(folder.parent, project_dir) and not os.path.lexists(gitignore):  # nor a link
             gitignore.write_text("*\n", encoding="utf-8")
     except OSError:  # a read-only checkout still lints, just without a cache
         return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -281,6 +282,7 @@ def remember_valid(marker: Path, family: str) -> None:
         if marker.parent.is_dir():
             for old in marker.parent.glob(family):
                 old.unlink()
-            marker.touch()
+            # never through a link: one planted there would make this create its target
+            os.close(os.open(marker, os.O_CREAT | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o666))
     except OSError:
         pass

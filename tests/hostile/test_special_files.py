@@ -176,6 +176,25 @@ def test_a_cache_folder_outside_the_project_loses_nothing_of_its_own(project, ca
     assert inside  # the cache was used
 
 
+def test_links_planted_in_the_cache_folder_never_create_their_targets(project, capsys):
+    """A commit can put links where sotb writes its markers and the cache's .gitignore:
+    writing through one created the file it leads to, anywhere."""
+    import tomllib
+
+    from sot_builder.config import _memo_path
+
+    cache = project / ".sotb_cache"
+    cache.mkdir()
+    outside = project.parent / "outside"
+    outside.mkdir()
+    data = tomllib.loads((project / "sotb.toml").read_text(encoding="utf-8"))
+    _memo_path(project, data).symlink_to(outside / "marker")
+    (cache / ".gitignore").symlink_to(outside / "gitignore")
+    for _ in range(2):
+        assert_clean_exit(run_inprocess(capsys, "lint"), (0, 1))
+    assert list(outside.iterdir()) == []
+
+
 def _make_device(path: Path, minor: int) -> None:
     """A character device at `path`: 3 as /dev/null is, 5 as /dev/zero is."""
     try:
