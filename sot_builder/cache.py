@@ -13,7 +13,9 @@ import contextlib
 import os
 import re
 import shutil
+import stat
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from itertools import repeat
 from pathlib import Path
 from typing import Any
@@ -338,12 +340,47 @@ def _parse_each(items: list[tuple[SourceFile, ParseOptions]], memo: ParseMemo | 
         yield parse_source(src, opts, memo)
 
 
-def _cache_folder(config: Config, options: dict[str, ParseOptions]) -> Path:
-    """The cache of this sotb version and these parse options: one pickle per parsed file."""
+def _cache_folder(config: Config, options: dict[str, ParseOptions]) -> Path | None:
+    """The cache of this sotb version, these parse options and this machine's cache folder
+    (`cache_identity`): one pickle per parsed file. None when the folder has no identity."""
+    identity = cache_identity(config)
+    if identity is None:
+        return None
     key = blake2b(
-        repr((__version__, PACK_LAYOUT, sorted((k, repr(v)) for k, v in options.items()))).encode(), digest_size=8
+        repr((__version__, PACK_LAYOUT, sorted((k, repr(v)) for k, v in options.items()), identity)).encode(),
+        digest_size=8,
     ).hexdigest()
     return config.project_dir / config["cache_dir"] / f"parse-{key}"
+
+
+IDENTITY_FILE = "identity"
+
+
+def cache_identity(config: Config) -> str | None:
+    """What makes the cache folder this checkout's own: the device, inode and change time of
+    a file sotb makes in it once, which nobody can know beforehand. A cache folder that came
+    with the repository (a commit can carry one, with results or parsed files made to pass
+    a gate) names its caches otherwise, so nothing in it is ever used. None where the file
+    cannot be made (a read-only checkout): no cache then."""
+    folder = config.project_dir / config["cache_dir"]
+    return _identity(str(folder))
+
+
+@lru_cache(maxsize=4)
+def _identity(folder: str) -> str | None:
+    path = os.path.join(folder, IDENTITY_FILE)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        try:  # empty, and never written: its change time stays that of its making
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o644))
+        except FileExistsError:
+            pass
+        info = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return f"{info.st_dev}:{info.st_ino}:{info.st_ctime_ns}"
 
 
 def _entry_key(src: SourceFile) -> str | None:

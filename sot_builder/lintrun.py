@@ -35,7 +35,7 @@ def lint(config: Config, rules: Sequence[Rule], use_cache: bool = True) -> tuple
     if use_cache:
         sources = discover(config)
         key = _fingerprint(config, rules, sources)
-        hit = _load(config, key)
+        hit = _load(config, key) if key is not None else None
         if hit is not None:
             return hit, len(sources)
     project = load_project(config, use_cache=use_cache)
@@ -65,11 +65,17 @@ def _extra_files(config: Config) -> list[Path]:
     return out
 
 
-def _fingerprint(config: Config, rules: Sequence[Rule], sources) -> str:
+def _fingerprint(config: Config, rules: Sequence[Rule], sources) -> str | None:
+    """The key of a lint's result; None when the cache folder has no identity (no cache then)."""
     import datetime as dt  # only when the result cache is used
 
+    from sot_builder.cache import cache_identity
+
+    identity = cache_identity(config)  # a result that came with the repository never matches
+    if identity is None:
+        return None
     h = blake2b(digest_size=20)
-    h.update(__version__.encode())
+    h.update(__version__.encode() + b"\0" + identity.encode())
     h.update(json.dumps(config.values, sort_keys=True, default=str).encode())
     h.update(_encoded(str(config.project_dir)))
     h.update(",".join(f"{r.code}:{r.severity.value}" for r in rules).encode())

@@ -195,6 +195,43 @@ def test_links_planted_in_the_cache_folder_never_create_their_targets(project, c
     assert list(outside.iterdir()) == []
 
 
+def test_a_lint_result_that_came_with_the_checkout_is_never_used(project, capsys):
+    """A commit can carry a cache folder. A result made for the files as they are, on the
+    machine of whoever made it, passed the lint gate where the files had errors; parsed files
+    alike. The caches are named by a file the checkout's own first run makes in the folder."""
+    import pickle
+    import shutil
+
+    from sot_builder import cache, engine, lintrun
+    from sot_builder.config import load_config
+    from sot_builder.project import discover
+
+    assert_clean_exit(run_subprocess(project, "lint", timeout=60), (0,))
+    pic = project / PIC_FILE
+    pic.write_text(pic.read_text(encoding="utf-8") + "\nSee [API-999](SoT.API.md#api-999).\n",
+                   encoding="utf-8")
+    # what the commit's author does on their machine: the key of the lint as it now is, a clean result
+    cache._identity.cache_clear()
+    config = load_config(project)
+    rules = engine.active_rules(config.values)
+    key = lintrun._fingerprint(config, rules, discover(config))
+    result = project / ".sotb_cache" / "lint-result.pickle"
+    result.write_bytes(pickle.dumps({"key": key, "checked": {}, "diags": []}))
+    forged = run_subprocess(project, "lint", timeout=60)
+    assert forged.code == 0  # there, the forged result is taken: it is that machine's cache
+    parse_before = sorted(p.name for p in (project / ".sotb_cache").glob("parse-*"))
+
+    # the checkout: the same files, made anew where the gate runs
+    moved = project.parent / "moved"
+    shutil.move(str(project), moved)
+    shutil.copytree(moved, project, symlinks=True)
+    checked = run_subprocess(project, "lint", "--format", "json", timeout=60)
+    assert_clean_exit(checked, (1,))
+    assert any("API-999" in d["message"] for d in json.loads(checked.out)), checked.out
+    parse_after = sorted(p.name for p in (project / ".sotb_cache").glob("parse-*"))
+    assert parse_after and not set(parse_after) & set(parse_before)  # parsed again, in a cache of its own
+
+
 def _make_device(path: Path, minor: int) -> None:
     """A character device at `path`: 3 as /dev/null is, 5 as /dev/zero is."""
     try:
