@@ -43,7 +43,7 @@ def environment(project_templates: str = "", html: bool = False) -> Any:
     import jinja2
 
     paths = [p for p in (project_templates, str(templates_dir())) if p and Path(p).is_dir()]
-    if len(paths) > 1:
+    if project_templates and project_templates in paths:
         from jinja2.sandbox import ImmutableSandboxedEnvironment as kind
     else:
         kind = jinja2.Environment
