@@ -353,34 +353,19 @@ def _cache_folder(config: Config, options: dict[str, ParseOptions]) -> Path | No
     return config.project_dir / config["cache_dir"] / f"parse-{key}"
 
 
-IDENTITY_FILE = "identity"
-
-
 def cache_identity(config: Config) -> str | None:
-    """What makes the cache folder this checkout's own: the device, inode and change time of
-    a file sotb makes in it once, which nobody can know beforehand. A cache folder that came
-    with the repository (a commit can carry one, with results or parsed files made to pass
-    a gate) names its caches otherwise, so nothing in it is ever used. None where the file
-    cannot be made (a read-only checkout): no cache then."""
-    folder = config.project_dir / config["cache_dir"]
-    return _identity(str(folder))
+    """What makes the cache folder this checkout's own (`fsutil.folder_identity`), made on the
+    first run. A cache folder that came with the repository (a commit can carry one, with
+    results or parsed files made to pass a gate) names its caches otherwise, so nothing in it
+    is ever used. None where the file cannot be made (a read-only checkout): no cache then."""
+    return _identity(str(config.project_dir / config["cache_dir"]))
 
 
 @lru_cache(maxsize=4)
 def _identity(folder: str) -> str | None:
-    path = os.path.join(folder, IDENTITY_FILE)
-    try:
-        os.makedirs(folder, exist_ok=True)
-        try:  # empty, and never written: its change time stays that of its making
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o644))
-        except FileExistsError:
-            pass
-        info = os.lstat(path)
-    except OSError:
-        return None
-    if not stat.S_ISREG(info.st_mode):
-        return None
-    return f"{info.st_dev}:{info.st_ino}:{info.st_ctime_ns}"
+    from sot_builder.fsutil import folder_identity
+
+    return folder_identity(folder, make=True)
 
 
 def _entry_key(src: SourceFile) -> str | None:

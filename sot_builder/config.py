@@ -250,30 +250,39 @@ def broken_installation(path: Path, line: int | None, what: str) -> SotbError:
     return SotbError(f"broken installation: {where}: {what}; reinstall sotb")
 
 
-def _memo_path(project_dir: Path, data: dict[str, Any]) -> Path:
-    """A marker that exactly this configuration passed validation with this sotb version."""
+def _memo_path(project_dir: Path, data: dict[str, Any]) -> Path | None:
+    """A marker that exactly this configuration passed validation with this sotb version, in
+    this checkout's cache folder: named by its identity too, so that a marker a commit put
+    there never matches (None while the folder has no identity)."""
     from sot_builder import __version__
+    from sot_builder.fsutil import folder_identity
     from sot_builder.hashing import blake2b
 
+    folder = project_dir / str(data.get("cache_dir", DEFAULTS["cache_dir"]))
+    identity = folder_identity(folder, make=folder.is_dir())  # markers go only in a folder that is there
+    if identity is None:
+        return None
     key = blake2b(
-        (__version__ + json.dumps(data, sort_keys=True, default=str)).encode(), digest_size=12
+        (__version__ + identity + json.dumps(data, sort_keys=True, default=str)).encode(), digest_size=12
     ).hexdigest()
-    cache = data.get("cache_dir", DEFAULTS["cache_dir"])
-    return project_dir / str(cache) / f"config-valid-{key}"
+    return folder / f"config-valid-{key}"
 
 
 def _validated_before(project_dir: Path, data: dict[str, Any]) -> bool:
     if not isinstance(data.get("cache_dir", ""), str):
         return False
     try:
-        return _memo_path(project_dir, data).is_file()
+        marker = _memo_path(project_dir, data)
+        return marker is not None and marker.is_file()
     except OSError:
         return False
 
 
 def _remember_valid(project_dir: Path, data: dict[str, Any]) -> None:
     """Skip the JSON Schema import next time (it is a noticeable share of a lint run)."""
-    remember_valid(_memo_path(project_dir, data), "config-valid-*")
+    marker = _memo_path(project_dir, data)
+    if marker is not None:
+        remember_valid(marker, "config-valid-*")
 
 
 def remember_valid(marker: Path, family: str) -> None:

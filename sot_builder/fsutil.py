@@ -22,6 +22,32 @@ class WriteError(SotbError, OSError):
     still an OSError for callers that carry on without the file (caches)."""
 
 
+IDENTITY_FILE = "identity"
+
+
+def folder_identity(folder: Path | str, make: bool = False) -> str | None:
+    """The device, inode and change time of the empty `identity` file in `folder` (with
+    `make`, made first where it is missing): set when this checkout's first run made it, so
+    nobody can know it beforehand, and so it names the caches and markers a run may trust.
+    None where there is none (or it is not a regular file), or it cannot be made."""
+    import stat
+
+    path = os.path.join(folder, IDENTITY_FILE)
+    try:
+        if make:
+            os.makedirs(folder, exist_ok=True)
+            try:  # empty, and never written: its change time stays that of its making
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o644))
+            except FileExistsError:
+                pass
+        info = os.lstat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return f"{info.st_dev}:{info.st_ino}:{info.st_ctime_ns}"
+
+
 def open_regular(path: Path):
     """`path` opened for reading in binary; OSError unless it is a regular file (a pipe is
     opened without waiting for a writer, then refused)."""

@@ -621,10 +621,13 @@ def _valid_marker(memo_dir: Path | None, types_config: dict[str, Any], base_dir:
     from sot_builder import __version__
     from sot_builder.hashing import blake2b
 
-    if memo_dir is None:
+    from sot_builder.fsutil import folder_identity
+
+    identity = folder_identity(memo_dir, make=memo_dir.is_dir()) if memo_dir is not None else None
+    if identity is None:  # a marker a commit put in the cache folder never matches
         return None
     h = blake2b(digest_size=12)
-    h.update(__version__.encode() + json.dumps(types_config, sort_keys=True, default=str).encode())
+    h.update(__version__.encode() + identity.encode() + json.dumps(types_config, sort_keys=True, default=str).encode())
     for spec in types_config.values():
         if isinstance(spec, dict) and spec.get("definition"):
             try:

@@ -15,7 +15,9 @@ def _build(tmp_path, types=TYPES):
 
 
 def test_definitions_that_passed_are_not_validated_again(tmp_path, monkeypatch):
-    (tmp_path / "cache").mkdir()
+    from sot_builder.fsutil import folder_identity
+
+    assert folder_identity(tmp_path / "cache", make=True)  # a cache folder this checkout made
     (tmp_path / "zz.yaml").write_text(ZZ)
     first = _build(tmp_path)
     assert len(list((tmp_path / "cache").glob("types-valid-*"))) == 1
@@ -25,6 +27,25 @@ def test_definitions_that_passed_are_not_validated_again(tmp_path, monkeypatch):
 
     monkeypatch.setattr(registry, "validate_definition", no_schema)
     assert _build(tmp_path).types.keys() == first.types.keys()
+
+
+def test_a_marker_is_trusted_only_in_a_cache_folder_of_this_checkout(tmp_path):
+    """Markers are named by the folder's identity file: one that came with the repository
+    (the same folder, made anew) names none of them, so the definitions are validated."""
+    import shutil
+
+    from sot_builder.fsutil import folder_identity
+
+    (tmp_path / "zz.yaml").write_text(ZZ)
+    assert registry._valid_marker(tmp_path / "cache", {}, tmp_path) is None  # no identity yet
+    folder_identity(tmp_path / "cache", make=True)
+    _build(tmp_path)
+    (marker,) = (tmp_path / "cache").glob("types-valid-*")
+    assert registry._valid_marker(tmp_path / "cache", TYPES, tmp_path) == marker
+    shutil.move(tmp_path / "cache", tmp_path / "elsewhere")
+    shutil.copytree(tmp_path / "elsewhere", tmp_path / "cache")  # as a checkout makes it
+    assert (tmp_path / "cache" / marker.name).is_file()  # it came along, and is not the one looked for
+    assert registry._valid_marker(tmp_path / "cache", TYPES, tmp_path).name != marker.name
 
 
 def test_a_changed_definition_file_is_validated_again(tmp_path):

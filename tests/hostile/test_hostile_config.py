@@ -256,8 +256,10 @@ def test_a_type_file_outside_the_root_is_refused_even_after_a_planted_validation
 
     types = {"PIC": {"file": name}}
     write_config(project, f'root = "SoT"\n\n[types.PIC]\nfile = "{name}"\n')
+    from sot_builder.fsutil import folder_identity
+
     memo_dir = project / ".sotb_cache"
-    memo_dir.mkdir(exist_ok=True)
+    folder_identity(memo_dir, make=True)  # the worst case: a marker that does match
     _valid_marker(memo_dir, types, project).touch()
     def files() -> dict[str, bytes]:
         return {k: v for k, v in snapshot(project.parent).items()

@@ -183,8 +183,10 @@ def test_links_planted_in_the_cache_folder_never_create_their_targets(project, c
 
     from sot_builder.config import _memo_path
 
+    from sot_builder.fsutil import folder_identity
+
     cache = project / ".sotb_cache"
-    cache.mkdir()
+    folder_identity(cache, make=True)  # so that the marker's name is the one a run would use
     outside = project.parent / "outside"
     outside.mkdir()
     data = tomllib.loads((project / "sotb.toml").read_text(encoding="utf-8"))
