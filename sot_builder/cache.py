@@ -37,6 +37,7 @@ from sot_builder.model import (
     TableRow,
 )
 from sot_builder.parse import ParseMemo, ParseOptions
+from sot_builder.paths import lies_in
 from sot_builder.project import SourceFile, parse_options, parse_source, read_source
 from sot_builder.registry import Registry
 
@@ -432,17 +433,11 @@ def _prepare(folder: Path, project_dir: Path) -> bool:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         gitignore = folder.parent / ".gitignore"
-        if _inside(folder.parent, project_dir) and not os.path.lexists(gitignore):  # nor a link
+        if lies_in(folder.parent, project_dir) and not os.path.lexists(gitignore):  # nor a link
             gitignore.write_text("*\n", encoding="utf-8")
     except OSError:  # a read-only checkout still lints, just without a cache
         return False
     return True
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    """Does `path`, links followed, lie in `folder` (links followed too)?"""
-    real, base = os.path.realpath(path), os.path.realpath(folder)
-    return os.path.commonpath([real, base]) == base
 
 
 def _store(folder: Path, fresh: list[Document]) -> bool:

@@ -11,6 +11,14 @@ _HERE = Path(__file__).resolve().parent
 RENUMBER_JOURNAL = ".sotb-renumber.journal"
 
 
+def lies_in(path: Path | str, folder: Path | str) -> bool:
+    """Does `path`, links followed, lie in `folder` (links followed too)? A link loop: False."""
+    try:
+        return Path(path).resolve().is_relative_to(Path(folder).resolve())
+    except (OSError, RuntimeError):
+        return False
+
+
 def data_dir(name: str) -> Path:
     """Return the folder of shipped data `name` ("templates" or "schemas")."""
     packed = _HERE / f"_{name}"

@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from sot_builder.diagnostics import Diagnostic, Severity
+from sot_builder.paths import lies_in
 from sot_builder.rules.base import Rule, rule
 
 SCHEMA_PREFIX = "DBT"
@@ -26,19 +27,14 @@ def migration_files(config) -> tuple[list[Path], list[str]]:
     never read."""
     files: dict[str, Path] = {}
     empty: list[str] = []
-    inside = os.path.realpath(config.project_dir)
     for pattern in config["sql_migrations"]:
         matched = [Path(m) for m in sorted(glob.glob(str(config.project_dir / pattern), recursive=True))]
-        matched = [m for m in matched if m.is_file() and _below(os.path.realpath(m), inside)]
+        matched = [m for m in matched if m.is_file() and lies_in(m, config.project_dir)]
         if not matched:
             empty.append(pattern)
         for m in matched:
             files.setdefault(str(m.resolve()), m)
     return list(files.values()), empty
-
-
-def _below(path: str, folder: str) -> bool:
-    return os.path.commonpath([path, folder]) == folder
 
 
 @lru_cache(maxsize=4)

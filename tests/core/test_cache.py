@@ -170,15 +170,16 @@ def test_a_garbled_document_from_a_worker_is_parsed_here(tmp_path, monkeypatch):
     assert garbled and one == two
 
 
-def _slow_here(parse_each):
-    """`_parse_each`, slowed down in this process only: a forked worker takes most files."""
+def _slow_here(parse_each, here: bool = True):
+    """`_parse_each`, slowed down in this process only (so a forked worker takes most files),
+    or with `here=False` in forked workers only (so this process takes most)."""
     import time
 
-    here = os.getpid()
+    pid = os.getpid()
 
     def slow(items, memo=None):
         for doc in parse_each(items, memo):
-            if os.getpid() == here:
+            if (os.getpid() == pid) == here:
                 time.sleep(0.2)
             yield doc
 
@@ -220,7 +221,7 @@ def test_this_process_writes_the_cache_entry_of_each_document_as_it_parses_it(tm
     monkeypatch.setattr(cache, "PARALLEL_MIN_BYTES", 0)
     here = os.getpid()
     events: list[tuple[str, tuple[str, ...]]] = []
-    parse_each = _slow_in_child(cache._parse_each)
+    parse_each = _slow_here(cache._parse_each, here=False)
 
     def logged(items, memo=None):
         for doc in parse_each(items, memo):
@@ -239,21 +240,6 @@ def test_this_process_writes_the_cache_entry_of_each_document_as_it_parses_it(tm
         if event[0] == "parsed":
             assert events[k + 1] == ("stored", event[1])
     assert len(list((root / ".sotb_cache").glob("parse-*/*.pickle"))) == len(docs)
-
-
-def _slow_in_child(parse_each):
-    """`_parse_each`, slowed down in forked workers only: this process takes most files."""
-    import time
-
-    here = os.getpid()
-
-    def slow(items, memo=None):
-        for doc in parse_each(items, memo):
-            if os.getpid() != here:
-                time.sleep(0.2)
-            yield doc
-
-    return slow
 
 
 def _copies(docs) -> tuple[dict[str, set[int]], dict[str, set[str]]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -163,8 +164,7 @@ def test_a_cache_folder_outside_the_project_loses_nothing_of_its_own(project, ca
     for _ in range(2):  # the second run finds the first one's cache, and an edit to parse again
         assert_clean_exit(run_inprocess(capsys, "lint"), (0, 1))
         pic.write_text(pic.read_text(encoding="utf-8") + "\nMore.\n", encoding="utf-8")
-    (parse,) = (p for p in shared.iterdir() if p.name.startswith("parse-") and p.name[6:].isalnum()
-                and len(p.name) == 22)
+    (parse,) = (p for p in shared.iterdir() if re.fullmatch(r"parse-[0-9a-f]{16}", p.name))
     inside = sorted(e.name for e in parse.iterdir())
     (parse / ("0" * 32 + ".pickle")).write_bytes(b"stale")  # an entry no file has: removed
     (parse / "mine.pickle").write_bytes(b"not sotb's")
