@@ -37,16 +37,29 @@ class Navigation:
 
 
 def find_navigation(doc: Document) -> Navigation | None:
+    """The file's navigation: the first heading that says so and is not an entry's own
+    (`## FEA-010: Navigation drawer`, or a `### Navigation` inside it). The section ends
+    at the next heading of its level or above, or at the next entry heading: entries one
+    level below an `## Navigation by Category` are not part of it."""
     heads = doc.headings
+    spans = [(e.line, e.end_line) for e in doc.entries if e.level]
+    starts = sorted(a for a, _ in spans)
     for k, h in enumerate(heads):
-        if NAV_TITLE_RE.search(h.text):
+        if NAV_TITLE_RE.search(h.text) and not _inside(spans, h.line):
             end = len(doc.lines)
             for h2 in heads[k + 1 :]:
                 if h2.level <= h.level:
                     end = h2.line - 1
                     break
+            first_entry = bisect_right(starts, h.line)
+            if first_entry < len(starts):
+                end = min(end, starts[first_entry] - 1)
             return _read(doc, h.line, end)
     return None
+
+
+def _inside(spans: list[tuple[int, int]], line: int) -> bool:
+    return any(a <= line <= b for a, b in spans)
 
 
 def _read(doc: Document, start: int, end: int) -> Navigation:

@@ -287,3 +287,41 @@ def test_sync_command_without_a_registry_is_an_error_and_writes_nothing(tmp_path
     assert main(["sync"]) == 2
     assert "no SoT folder: SoT/ does not exist" in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == [".git"]  # no SoT/.sotb.lock, no cache
+
+
+def test_entries_one_level_below_the_navigation_heading_are_not_part_of_it(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    (root / "SoT").mkdir(parents=True)
+    (root / ".git").mkdir()
+    (root / "sotb.toml").write_text('root = "SoT"\n[types.QQ]\n', encoding="utf-8")
+    path = root / "SoT" / "SoT.QUEUES.md"
+    path.write_text("# Queues\n\n## Navigation by Category\n\n**Inbound** (QQ-001 to QQ-049):\n"
+                    "- [QQ-001](#qq-001) - Orders\n\n### QQ-001: Orders\n\n**Status**: Active\n\n"
+                    "### QQ-002 — Refunds\n\n**Status**: Active\n", encoding="utf-8")
+    assert [c for c, _ in lint_codes(root)] == ["SOT203", "SOT410"]
+    sync(root)
+    assert path.read_text(encoding="utf-8") == (
+        "# Queues\n\n## Navigation by Category\n\n<!-- sotb:begin navigation -->\n**Inbound** (QQ-001 to QQ-049):\n"
+        "- [QQ-001](#qq-001-orders) - Orders\n- [QQ-002](#qq-002--refunds) - Refunds\n<!-- sotb:end navigation -->\n\n"
+        "### QQ-001: Orders\n\n**Status**: Active\n\n### QQ-002 — Refunds\n\n**Status**: Active\n")
+    assert lint_codes(root) == []
+    assert sync(root).changes == ()
+
+
+def test_an_entry_about_navigation_is_not_the_file_s_navigation(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    (root / "SoT").mkdir(parents=True)
+    (root / ".git").mkdir()
+    (root / "sotb.toml").write_text('root = "SoT"\n[types.UX]\n', encoding="utf-8")
+    path = root / "SoT" / "SoT.SCREENS.md"
+    path.write_text("# Screens\n\n## UX-001: Navigation drawer\n\n**Status**: Active\n\n### Navigation\n\nTabs.\n\n"
+                    "## UX-002: Settings\n\n**Status**: Active\n", encoding="utf-8")
+    assert [c for c, _ in lint_codes(root)] == ["SOT412"]
+    sync(root)
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# Screens\n\n## Navigation by Category\n\n<!-- sotb:begin navigation -->\n")
+    assert "- [UX-001](#ux-001-navigation-drawer) - Navigation drawer\n- [UX-002](#ux-002-settings) - Settings\n" in text
+    assert text.endswith("## UX-001: Navigation drawer\n\n**Status**: Active\n\n### Navigation\n\nTabs.\n\n"
+                         "## UX-002: Settings\n\n**Status**: Active\n")
+    assert lint_codes(root) == []
+    assert sync(root).changes == ()
