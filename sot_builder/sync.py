@@ -1,4 +1,4 @@
-"""`sotb sync`: regenerate generated regions and insert missing back-references.
+"""`sotb sync`: regenerate generated regions, insert missing back-references, repair anchors.
 
 Generated regions are delimited by `<!-- sotb:begin NAME -->` and
 `<!-- sotb:end NAME -->` (the `<!-- SECTION: NAME -->` ... `<!-- /SECTION: NAME -->`
@@ -20,12 +20,16 @@ standard columns. A file that lacks them gets them at the end of a matching
 empty section ("SoT Files", "Prefix Registry", "Index Tables"), else appended
 under a new heading (navigation: before the first `##` heading). Missing back-references (rule SOT208) are inserted as list items in
 the target entry's relation section, created at the end of the entry (before
-its Version History) when absent.
+its Version History) when absent. A link whose fragment names its entry by ID
+but is not that entry's anchor (rule SOT203: a short `#api-045`, or the slug of an
+old title) gets the anchor, when exactly one heading entry of that ID is in the
+target file (`rules.refs.fragment_repairs`).
 
-Every byte outside generated regions and inserted lines is kept: line endings,
-trailing spaces, a UTF-8 BOM, a missing final newline. A second sync changes
-nothing. Before writing, every changed file is parsed again; if its entries
-changed in any way other than the intended new references, nothing is written.
+Every byte outside generated regions, inserted lines and repaired link
+destinations is kept: line endings, trailing spaces, a UTF-8 BOM, a missing final
+newline. A second sync changes nothing. Before writing, every changed file is
+parsed again; if its entries changed in any way other than the intended new
+references and anchors, nothing is written.
 A file with an unterminated code fence or HTML comment (SOT003) is never
 rewritten: text added after it would be code or hidden, and every sync would
 add it again. Such a file is left byte for byte and listed in `skipped`.
@@ -55,10 +59,11 @@ from sot_builder.config import Config
 from sot_builder.diagnostics import SotbError
 from sot_builder.hashing import file_sha
 from sot_builder.model import Document, Entry, Region
-from sot_builder.parse import RANGE_RE, ParseOptions, newline_of, parse_document, unclosed_block
+from sot_builder.parse import RANGE_RE, ParseOptions, fragment_id, newline_of, parse_document, unclosed_block
 from sot_builder.paths import printable
 from sot_builder.project import Project, load_project, parse_options
 from sot_builder.rules.backrefs import MissingBackRef, missing_back_references
+from sot_builder.rules.refs import FragmentRepair, fragment_repairs
 from sot_builder.rules.registry_files import (
     ID_SYSTEM_PURPOSE,
     file_prefixes,
@@ -140,6 +145,7 @@ class SyncResult:
     written: bool = False
     back_references: tuple[tuple[str, str], ...] = ()  # (entry that got it, ID it now references)
     skipped: tuple[tuple[str, int, str], ...] = ()  # (path, line, why): files left unchanged
+    fragments: tuple[FragmentRepair, ...] = ()  # links given their entry's anchor
 
     @property
     def changed(self) -> bool:
@@ -760,6 +766,41 @@ def back_reference_edits(project: Project,
     return edits
 
 
+def _allowed_fragment_repairs(project: Project) -> list[FragmentRepair]:
+    """Fragment repairs of the links lint would report (SOT203): honours select/ignore and
+    suppressions."""
+    from sot_builder import engine
+
+    repairs = fragment_repairs(project)
+    active = [r for r in engine.active_rules(project.config.values) if r.code == "SOT203"]
+    if not active or not repairs:
+        return []
+    reported = {(d.path, d.line, d.column) for d in engine.run(project, active)}
+    return [f for f in repairs if (f.path, f.line, f.column) in reported]
+
+
+def _by_path(repairs: list[FragmentRepair]) -> dict[str, list[FragmentRepair]]:
+    out: dict[str, list[FragmentRepair]] = {}
+    for f in repairs:
+        out.setdefault(f.path, []).append(f)
+    return out
+
+
+def _fragment_edits(doc: Document, fixes: list[FragmentRepair]) -> list[Edit]:
+    """One edit per line: each link's destination replaced where the link writes it."""
+    by_line: dict[int, list[FragmentRepair]] = {}
+    for f in fixes:
+        by_line.setdefault(f.line, []).append(f)
+    edits = []
+    for line, here in sorted(by_line.items()):
+        text = doc.lines[line - 1]
+        for f in sorted(here, key=lambda f: -f.column):  # right to left: columns stay true
+            at = text.find("](" + f.href, f.column - 1) + 2
+            text = text[:at] + f.new_href + text[at + len(f.href):]
+        edits.append(Edit(line - 1, line, (text,)))
+    return edits
+
+
 def _allowed_back_references(project: Project) -> list[MissingBackRef]:
     """Missing back-references that lint would report: honours select/ignore and suppressions."""
     from sot_builder import engine
@@ -814,8 +855,22 @@ def _targets(project: Project, lines: tuple[str, ...]) -> Counter:
     return Counter(r.target for r in doc.refs if r.target)
 
 
-def _entry_shape(e: Entry) -> tuple:
-    return (e.id, e.title, e.level, e.deprecated, tuple((f.name, f.value) for f in e.fields))
+def _entry_shape(e: Entry, repaired: bool = False) -> tuple:
+    """What sync must not change of an entry; with `repaired` (sync gave links of the file
+    their entries' anchors), a field's links are compared by the ID their fragment names."""
+    fields = tuple((f.name, _by_fragment_id(f.value) if repaired else f.value) for f in e.fields)
+    return (e.id, e.title, e.level, e.deprecated, fields)
+
+
+_DESTINATION_FRAGMENT_RE = re.compile(r"(\]\([^)\s#]*#)([^)\s]*)")
+
+
+def _by_fragment_id(value: str) -> str:
+    """`value` with each link fragment that names an ID cut to that ID."""
+    if "](" not in value:
+        return value
+    return _DESTINATION_FRAGMENT_RE.sub(lambda m: m.group(1) + (fragment_id(m.group(2).lower()) or m.group(2)),
+                                        value)
 
 
 def _refused(path: str, why: str) -> SotbError:
@@ -823,12 +878,14 @@ def _refused(path: str, why: str) -> SotbError:
                      path)
 
 
-def _unintended(old: Document, new: Document, intended: dict[str, Counter]) -> str:
-    """How the rewrite `new` of `old` changes entries beyond the intended new references ("" if not)."""
+def _unintended(old: Document, new: Document, intended: dict[str, Counter],
+                repaired: bool = False) -> str:
+    """How the rewrite `new` of `old` changes entries beyond the intended new references and
+    repaired destinations ("" if not)."""
     if [e.id for e in old.entries] != [e.id for e in new.entries]:
         return "the list of entries differs"
     for a, b in zip(old.entries, new.entries):
-        if _entry_shape(a) != _entry_shape(b):
+        if _entry_shape(a, repaired) != _entry_shape(b, repaired):
             return f"{a.id}'s title or fields differ"
         before = Counter(r.target for r in a.refs if r.target)
         after = Counter(r.target for r in b.refs if r.target)
@@ -841,7 +898,8 @@ def _unintended(old: Document, new: Document, intended: dict[str, Counter]) -> s
     return ""
 
 
-def _verify_all(project: Project, rewritten: dict[str, bytes], intended: dict[str, Counter]) -> None:
+def _verify_all(project: Project, rewritten: dict[str, bytes], intended: dict[str, Counter],
+                repaired: set[str] = frozenset()) -> None:
     """Parse every rewritten file and refuse unintended changes; on big batches a forked child
     takes files too, as it is free.
 
@@ -854,7 +912,7 @@ def _verify_all(project: Project, rewritten: dict[str, bytes], intended: dict[st
             old = project.by_path[path]
             new = parse_document(rewritten[path], path, old.role,
                                  parse_options(project.config, project.registry, old.role))
-            why = _unintended(old, new, intended)
+            why = _unintended(old, new, intended, path in repaired)
             if why:
                 found.append((path, why))
         return found
@@ -909,19 +967,31 @@ def plan_sync(project: Project) -> SyncResult:
     touched = set(edits) & set(texts)
     current = _reparse(project, texts, touched) if touched else project
 
-    # 2. generated regions, computed on the updated documents
+    # 2. link fragments that name their entry by ID only, then parse those files again
+    repaired: list[FragmentRepair] = []
+    for path, fixes in _by_path(_allowed_fragment_repairs(current)).items():
+        t = text_of(project.by_path[path])
+        if t is not None:
+            t.apply(_fragment_edits(current.by_path[path], fixes))
+            repaired.extend(fixes)
+    if repaired:
+        touched |= {f.path for f in repaired}
+        current = _reparse(project, texts, touched)
+
+    # 3. generated regions, computed on the updated documents
     for doc in current.documents:
         file_edits = region_edits(current, doc)
         t = text_of(project.by_path[doc.path]) if file_edits else None
         if t is not None:
             t.apply(file_edits)
 
-    # 3. check and collect
+    # 4. check and collect
     rewritten = {path: texts[path].to_bytes() for path in sorted(texts)}
     rewritten = {path: after for path, after in rewritten.items() if after != originals[path]}
-    _verify_all(project, rewritten, intended)
+    _verify_all(project, rewritten, intended, {f.path for f in repaired})
     changes = [FileChange(path, originals[path], after) for path, after in rewritten.items()]
-    return SyncResult(tuple(changes), False, tuple(sorted(added)), tuple(skipped[p] for p in sorted(skipped)))
+    return SyncResult(tuple(changes), False, tuple(sorted(added)), tuple(skipped[p] for p in sorted(skipped)),
+                      tuple(repaired))
 
 
 def sync_project(config: Config, write: bool = True) -> SyncResult:

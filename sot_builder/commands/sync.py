@@ -21,9 +21,12 @@ def sync(path: Path | None, check: bool, show_diff: bool, config_path: Path | No
 
     Rewrites the Navigation by Category of every SoT file, the file table of
     SoT.README.md, the prefix and index tables of SoT.UNIQUE_ID_SYSTEM.md, and
-    adds each missing back-reference (SOT208) to its entry. Only the generated
-    regions (`<!-- sotb:begin NAME -->` ... `<!-- sotb:end NAME -->`) and the
-    inserted lines change; the first run wraps the existing sections in markers.
+    adds each missing back-reference (SOT208) to its entry. A link whose
+    fragment names its entry by ID but is not its anchor (SOT203: a short
+    `#api-045`, or the slug of an old title) gets the entry's anchor. Only the
+    generated regions (`<!-- sotb:begin NAME -->` ... `<!-- sotb:end NAME -->`),
+    the inserted lines and those destinations change; the first run wraps the
+    existing sections in markers.
 
     A file with an unterminated code fence or HTML comment is never rewritten:
     sync leaves it unchanged, names the line where the fence or comment opens
@@ -55,6 +58,8 @@ def sync(path: Path | None, check: bool, show_diff: bool, config_path: Path | No
         write(f"updated {name}\n")
     if result.back_references:
         write(f"inserted {len(result.back_references)} back-reference(s)\n")
+    if result.fragments:
+        write(f"gave {len(result.fragments)} link(s) their entry's anchor\n")
     if not shown and not result.skipped:
         write("nothing to change\n")
     set_exit(1 if result.skipped else 0)

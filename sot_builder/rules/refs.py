@@ -185,6 +185,9 @@ def broken_fragment(project, r: Rule) -> Iterator[Diagnostic]:
     GitHub anchors are the heading text lower-cased, punctuation removed and
     spaces turned into `-` (repeats get `-1`, `-2`). A short `#pic-001` only
     works when an explicit `<a id="pic-001"></a>` or `{#pic-001}` is there.
+    `sotb sync` gives the entry's anchor to an inline link whose fragment names
+    the entry the link names (a short `#pic-001`, or the slug of an old title),
+    when exactly one heading entry of that ID is in the target file.
 
     Bad:
     ```markdown
@@ -196,6 +199,16 @@ def broken_fragment(project, r: Rule) -> Iterator[Diagnostic]:
     [PIC-001](SoT.PARTNER_INTEGRATIONS.md#pic-001-stripe-payment-processing)
     ```
     """
+    for doc, target, ref in _broken_fragments(project):
+        suggestion = _suggest(project, target, ref)
+        hint = f"; use #{suggestion}" if suggestion else ""
+        fix = "run `sotb sync`" if _repaired_href(project, doc, target, ref) else ""
+        yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target,) if ref.target else (),
+                     fragment=ref.fragment, file=ref.file or doc.path, hint=hint, fix=fix)
+
+
+def _broken_fragments(project) -> Iterator[tuple[Document, Document, Ref]]:
+    """(document, the document its link points into, link) for each fragment SOT203 reports."""
     for group, target, links in _doubtful_fragments(project):
         if not target.lines:
             continue
@@ -204,13 +217,65 @@ def broken_fragment(project, r: Rule) -> Iterator[Diagnostic]:
             frag = ref.fragment
             if "%" in frag:  # unquote() would leave it as is
                 frag = unquote(frag)
-            if frag in anchors or frag.lower() in anchors:
-                continue
-            suggestion = _suggest(project, target, ref)
-            hint = f"; use #{suggestion}" if suggestion else ""
-            doc = group.doc
-            yield r.diag(doc.path, ref.line, ref.column, ids=(ref.target,) if ref.target else (),
-                         fragment=ref.fragment, file=ref.file or doc.path, hint=hint)
+            if frag not in anchors and frag.lower() not in anchors:
+                yield group.doc, target, ref
+
+
+class FragmentRepair(NamedTuple):
+    """A link whose fragment names its entry by ID but is not that entry's anchor: a
+    short `#api-045`, or the slug of an old title. `sotb sync` gives it the anchor."""
+
+    path: str  # the document the link is written in
+    line: int
+    column: int
+    href: str  # the destination as written
+    new_href: str  # the same, with the entry's anchor as fragment
+
+
+def fragment_repairs(project) -> list[FragmentRepair]:
+    """The links SOT203 reports that can be repaired without doubt (see `_repaired_href`)."""
+    out = []
+    for doc, target, ref in _broken_fragments(project):
+        new_href = _repaired_href(project, doc, target, ref)
+        if new_href:
+            out.append(FragmentRepair(doc.path, ref.line, ref.column, ref.href, new_href))
+    return out
+
+
+def _repaired_href(project, doc: Document, target: Document, ref: Ref) -> str:
+    """The destination `ref` should have, or "" unless all of these hold: the fragment
+    names the entry the link names (`[API-045](…#api-045)`, `(…#api-045-old-title)`);
+    exactly one heading entry of that ID is in the target document; the link is written
+    inline (`](destination`) and not in a heading, whose anchor the change would move."""
+    if ref.kind != "link" or not ref.target or "%" in ref.fragment:
+        return ""
+    if fragment_id(ref.fragment.lower()) != ref.target:
+        return ""
+    entries = [e for e in _heading_entries(project, target).get(ref.target, ()) if e.anchor]
+    if len(entries) != 1 or ref.line in _heading_lines(project, doc):
+        return ""
+    if doc.lines[ref.line - 1].find("](" + ref.href, ref.column - 1) < 0:
+        return ""
+    return ref.href[:ref.href.index("#") + 1] + entries[0].anchor
+
+
+def _heading_entries(project, doc: Document) -> dict[str, list[Entry]]:
+    known = project.memo("refs.heading_entries", lambda _: {})  # document path -> ID -> entries
+    found = known.get(doc.path)
+    if found is None:
+        found = known[doc.path] = {}
+        for e in doc.entries:
+            if e.level:
+                found.setdefault(e.id, []).append(e)
+    return found
+
+
+def _heading_lines(project, doc: Document) -> frozenset[int]:
+    known = project.memo("refs.heading_lines", lambda _: {})  # document path -> heading lines
+    found = known.get(doc.path)
+    if found is None:
+        found = known[doc.path] = frozenset(h.line for h in doc.headings)
+    return found
 
 
 def _doubtful_fragments(project) -> list[tuple[LinkGroup, Document, list[Ref]]]:
