@@ -29,6 +29,7 @@ from typing import Any
 
 from sot_builder.diagnostics import Diagnostic, Severity
 from sot_builder.model import Document, Entry, Table
+from sot_builder.output.text import plural
 from sot_builder.paths import printable
 from sot_builder.render import md_cell
 
@@ -332,8 +333,8 @@ def health_line(board: Dashboard, mark: bool = True) -> str:
     pct = f"{board.stale_percent:.0f}%"
     return (
         f"{HEALTH_MARK[board.health] + ' ' if mark else ''}{board.health}: "
-        f"{_plural(board.errors, 'error')}, "
-        f"{_plural(board.warnings, 'warning')}; "
+        f"{plural(board.errors, 'error')}, "
+        f"{plural(board.warnings, 'warning')}; "
         f"{board.stale} of {board.active} entries stale ({pct})"
     )
 
@@ -368,8 +369,8 @@ def render_markdown(board: Dashboard, base: str) -> str:
             lines.append(f"| {c.when.isoformat()} | [{md_cell(printable(label))}]({href}) | "
                          f"{md_cell(c.version)} | {md_cell(c.changes)} |")
         lines.append("")
-    yellow = _plural(int(opts["yellow_problems"]), "problem")
-    red = _plural(int(opts["red_problems"]), "problem")
+    yellow = plural(int(opts["yellow_problems"]), "problem")
+    red = plural(int(opts["red_problems"]), "problem")
     lines.append(
         f"_Stale: Last Updated more than {opts['stale_days']} days before {ref} (the newest date "
         f"in the registry). Yellow from {yellow} or {opts['yellow_stale_percent']:g}% stale, "
@@ -393,6 +394,3 @@ def _href(base: str, path: str) -> str:
     return _NOT_UTF8.sub(lambda m: f"%{ord(m.group()) - 0xDC00:02X}", rel)
 
 
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -15,6 +15,7 @@ from typing import Any
 
 from sot_builder.model import Document
 from sot_builder.navigation import find_navigation
+from sot_builder.output.text import plural
 from sot_builder.parse import ID_RE, ParseOptions, parse_document
 from sot_builder.registry import builtin_definitions
 
@@ -82,7 +83,7 @@ def infer_types(project_dir: Path, root: str, docs_globs: list[str]) -> tuple[di
             inf = get(p)
             if not inf.file:
                 inf.file = doc.path
-                inf.sources.append(f"{count} entry headings in {doc.path}")
+                inf.sources.append(f"{plural(count, 'entry heading')} in {doc.path}")
         _table_rows(doc, owners, get)
     _collect(docs, found)
     return found, _documents_with_ids(project_dir, root, docs_globs)
@@ -183,7 +184,7 @@ def _table_rows(doc: Document, owners: Counter, get) -> None:
             inf = get(p)
             inf.table_rows = True
             inf.file = inf.file or doc.path
-            inf.sources.append(f"{n} table rows in {doc.path}")
+            inf.sources.append(f"{plural(n, 'table row')} in {doc.path}")
 
 
 def _collect(docs: list[Document], found: dict[str, Inferred]) -> None:

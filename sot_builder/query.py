@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sot_builder.diagnostics import SotbError
 from sot_builder.graph import MENTIONS, Graph, build_graph, distances
 from sot_builder.model import Document, Entry
+from sot_builder.output.text import plural
 from sot_builder.registry import TypeDef
 
 
@@ -166,7 +167,7 @@ def context_pack(project, ids: Sequence[str], depth: int = 1, max_chars: int = 2
                 continue
         omitted.append(ident)
     if omitted:
-        count = _plural(len(omitted), "related entry", "related entries")
+        count = plural(len(omitted), "related entry", "related entries")
         notes = (f"\n<!-- left out to stay within {budget} characters: {', '.join(omitted)} -->\n",
                  f"\n<!-- {count} left out -->\n")
         for note in notes:
@@ -174,10 +175,6 @@ def context_pack(project, ids: Sequence[str], depth: int = 1, max_chars: int = 2
                 parts.append(note)
                 break
     return "".join(parts)[:budget]
-
-
-def _plural(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
 
 
 def _block(project, e: Entry, dist: int, how: str) -> str:

@@ -12,6 +12,7 @@ from sot_builder.config import CONFIG_FILE
 from sot_builder.diagnostics import SotbError
 from sot_builder.fsutil import atomic_write_text
 from sot_builder.infer import find_root, infer_types, types_config
+from sot_builder.output.text import plural
 from sot_builder.render import render
 
 GITATTRIBUTES_LINE = "{root}/SoT.LEDGER.jsonl merge=union"
@@ -84,11 +85,11 @@ def _report(found, types, documents, root) -> None:
     for prefix in sorted(found):
         inf = found[prefix]
         spec = types[prefix]
-        bits = [f"file {inf.file or '?'}", f"{inf.entries} entries"]
+        bits = [f"file {inf.file or '?'}", plural(inf.entries, "entry", "entries")]
         if spec.get("table_rows") or inf.table_rows:
             bits.append("table rows")
         if "categories" in spec:
-            bits.append(f"{len(spec['categories'])} categories from the files")
+            bits.append(plural(len(spec["categories"]), "category", "categories") + " from the files")
         if "fields" in spec:
             bits.append("built-in fields relaxed to fit existing entries")
         source = inf.sources[0] if inf.sources else "entry headings"

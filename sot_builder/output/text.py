@@ -73,8 +73,9 @@ def severity_counts(diagnostics: Sequence[Diagnostic]) -> Counter[Severity]:
     return Counter(d.severity for d in diagnostics)
 
 
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+def plural(n: int, word: str, many: str = "") -> str:
+    """`1 file`, `2 files`; `many` for a word that does not just take an s."""
+    return f"{n} {word}" if n == 1 else f"{n} {many or word + 's'}"
 
 
 def one_line(value: str) -> str:
