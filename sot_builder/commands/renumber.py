@@ -9,6 +9,7 @@ import click
 from sot_builder.cli import set_exit
 from sot_builder.commands._common import config_option, display_path, load, write
 from sot_builder.diagnostics import SotbError
+from sot_builder.output.text import plural
 
 
 @click.command()
@@ -78,6 +79,10 @@ def _where(config, where: str) -> tuple[str, int]:
     return rel, int(line) if line else 0
 
 
+# what each kind of rewritten mention is called in the summary
+_MENTION_WORDS = {"bare": "bare mention", "code": "code span", "table": "table cell"}
+
+
 def _summary(config, plan, dry_run: bool) -> None:
     e = plan.entry
     verb = "would move" if dry_run else "moved"
@@ -89,9 +94,10 @@ def _summary(config, plan, dry_run: bool) -> None:
     counts: dict[str, int] = {}
     for m in plan.rewritten:
         counts[m.kind] = counts.get(m.kind, 0) + 1
-    parts = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    parts = ", ".join(plural(n, _MENTION_WORDS.get(kind, kind)) for kind, n in sorted(counts.items()))
     files = len([c for c in plan.changes if c.path != _ledger_rel(config)])
-    click.echo(f"  rewrote {parts or 'nothing'} in {files} file{'s' if files != 1 else ''}", err=True)
+    click.echo(f"  {'would rewrite' if dry_run else 'rewrote'} {parts or 'nothing'} in {plural(files, 'file')}",
+               err=True)
     if plan.event is not None:
         click.echo(f"  ledger: renumbered {plan.old} -> {plan.new}", err=True)
     else:

@@ -83,7 +83,11 @@ def test_dry_run_prints_a_diff_and_writes_nothing(project: Path, capsys: pytest.
     assert "\n-## PIC-002: Adyen Payments\n" in out.out and "\n+## PIC-003: Adyen Payments\n" in out.out
     assert "+Card payments go through PIC-003" in out.out
     assert "would move PIC-002 'Adyen Payments'" in out.err
+    assert ("  would rewrite 1 anchor, 2 bare mentions, 1 code span, 5 fragments, 1 heading, 3 links, "
+            "1 table cell in 3 files\n") in out.err
     assert files() == before
+    assert run("renumber", "PIC-002") == 0
+    assert "  rewrote 1 anchor, 2 bare mentions" in capsys.readouterr().err
 
 
 def test_to_names_the_new_id(project: Path) -> None:
