@@ -454,17 +454,18 @@ def _navigation_placement(project: Project, doc: Document) -> Placement | None:
         return Placement(nav.line, nav.line, ("",), after)
     has_cats = any(project.registry.get(p) is not None and project.registry.get(p).categories
                    for p in owned_prefixes(project, doc))
-    if not heading_entries(doc) and not has_cats:
+    entries = heading_entries(doc)
+    if not entries and not has_cats:
         return None
-    spans = [(e.line, e.end_line) for e in doc.entries if e.level]
-    for h in doc.headings:
-        if h.level >= 2 and not any(a < h.line <= b for a, b in spans):
-            lead = ("",) if h.line > 1 and not _blank(doc.lines[h.line - 2]) else ()
-            return Placement(h.line - 1, h.line - 1, (*lead, NAV_HEADING, ""), ("",))
-    tops = [h.line for h in doc.headings if h.level == 1]
-    if tops and any(e.level == 1 and e.line == tops[-1] for e in doc.entries):
-        return None  # appending would land inside a top-level entry
-    return _append(doc, NAV_HEADING)
+    if not entries:
+        return _append(doc, NAV_HEADING)
+    # before the first entry: at the first `##` (or deeper) heading above it that no entry
+    # holds, else right above it (an `# BR-001` entry then follows the navigation)
+    first = entries[0].line
+    before = next((h.line for h in doc.headings if h.line <= first and (h.level >= 2 or h.line == first)
+                   and not any(e.line < h.line <= e.end_line for e in entries)), first)
+    lead = ("",) if before > 1 and not _blank(doc.lines[before - 2]) else ()
+    return Placement(before - 1, before - 1, (*lead, NAV_HEADING, ""), ("",))
 
 
 def _append(doc: Document, heading: str, force_gap: bool = False) -> Placement:

@@ -325,3 +325,23 @@ def test_an_entry_about_navigation_is_not_the_file_s_navigation(tmp_path: Path) 
                          "## UX-002: Settings\n\n**Status**: Active\n")
     assert lint_codes(root) == []
     assert sync(root).changes == ()
+
+
+@pytest.mark.parametrize("text", [
+    "# BR-001: Refunds\n\n**Status**: Active\n\n# BR-002: Taxes\n\n**Status**: Active\n",
+    "# BR-001 - Refunds\n\n**Status**: Active\n\n---\n### BR-002 — Taxes\n\n**Status**: Active\n",
+])
+def test_a_file_of_top_level_entries_gets_its_navigation_above_them(tmp_path: Path, text: str) -> None:
+    root = tmp_path / "p"
+    (root / "SoT").mkdir(parents=True)
+    (root / ".git").mkdir()
+    (root / "sotb.toml").write_text('root = "SoT"\n[types.BR]\nfile = "SoT.RULES.md"\n', encoding="utf-8")
+    path = root / "SoT" / "SoT.RULES.md"
+    path.write_text(text, encoding="utf-8")
+    assert [c for c, _ in lint_codes(root)] == ["SOT412"]
+    sync(root)
+    after = path.read_text(encoding="utf-8")
+    assert after.startswith("## Navigation by Category\n\n<!-- sotb:begin navigation -->\n**Core rules** (BR-001 to BR-099):\n")
+    assert after.endswith("<!-- sotb:end navigation -->\n\n" + text)
+    assert lint_codes(root) == []
+    assert sync(root).changes == ()
