@@ -1,6 +1,8 @@
 """Properties of `sotb sync` on generated registries.
 
-1. Sync is idempotent, and afterwards lint finds nothing sync is meant to repair.
+1. Sync is idempotent, and afterwards lint finds nothing sync is meant to repair,
+   whatever the level of the entry headings (`#` to `###`), the separator after
+   the ID, and whether a `---` closes the navigation.
 2. Sync never changes a byte outside generated regions: once the markers are in
    place, any edit outside them (prose, trailing spaces, line endings, BOM) and any
    junk inside them leaves the outside exactly as it was.
@@ -51,6 +53,9 @@ class Spec:
     crlf: bool
     bom: bool
     final_newline: bool
+    level: int = 2  # of the PIC entry headings (the file's title is a `#` heading)
+    sep: str = ":"  # between a PIC entry's ID and title
+    rule: bool = True  # a `---` between the navigation and the first entry
 
 
 @st.composite
@@ -66,7 +71,8 @@ def specs(draw) -> Spec:
     return Spec(pics, apis, edges, draw(st.sampled_from(["fresh", "stale", "absent"])),
                 draw(st.sampled_from(["empty", "stale", "fresh"])), draw(st.sampled_from(["empty", "stale"])),
                 draw(st.booleans()), draw(st.lists(PROSE, min_size=1, max_size=4)), draw(st.booleans()),
-                draw(st.booleans()), draw(st.booleans()))
+                draw(st.booleans()), draw(st.booleans()), draw(st.sampled_from([1, 2, 3])),
+                draw(st.sampled_from([":", " |", " \u2014", ""])), draw(st.booleans()))
 
 
 def pid(n: int) -> str:
@@ -77,24 +83,30 @@ def aid(n: int) -> str:
     return f"API-{n:03d}"
 
 
+def pic_anchor(s: Spec, n: int) -> str:
+    """GitHub's slug of the PIC heading: the separator's punctuation goes, its blank stays."""
+    return f"{pid(n).lower()}{'-' if s.sep[:1] == ' ' else ''}-partner-{n}"
+
+
 def pic_file(s: Spec) -> str:
     out = [f"# Partners\n\n{s.prose[0]}\n"]
     if s.nav != "absent":
         shown = s.pics if s.nav == "fresh" else s.pics[:-1]
         out.append("## Navigation by Category\n\n**Payment providers** (PIC-001 to PIC-099):")
-        out += [f"- [{pid(n)}](#{pid(n).lower()}-partner-{n}) - Partner {n}" for n in sorted(shown) if n < 100]
+        out += [f"- [{pid(n)}](#{pic_anchor(s, n)}) - Partner {n}" for n in sorted(shown) if n < 100]
         out.append("\n**Communication services** (PIC-101 to PIC-199):")
-        out += [f"- [{pid(n)}](#{pid(n).lower()}-partner-{n}) - Partner {n}" for n in sorted(shown) if n > 100]
-        out.append("\n**Infrastructure services** (PIC-201 to PIC-299):\n\n---\n")
+        out += [f"- [{pid(n)}](#{pic_anchor(s, n)}) - Partner {n}" for n in sorted(shown) if n > 100]
+        out.append("\n**Infrastructure services** (PIC-201 to PIC-299):\n" + ("\n---\n" if s.rule else ""))
+    head, sub = "#" * s.level, "#" * (s.level + 1)
     for k, n in enumerate(s.pics):
-        out.append(f"## {pid(n)}: Partner {n}\n\n**Status**: Active\n\n{s.prose[k % len(s.prose)]}\n")
+        out.append(f"{head} {pid(n)}{s.sep} Partner {n}\n\n**Status**: Active\n\n{s.prose[k % len(s.prose)]}\n")
         listed = [a for p, a, by_pic, _ in s.edges if p == n and by_pic]
         if listed:
-            out.append("### Integration Points\n")
+            out.append(f"{sub} Integration Points\n")
             out += [f"- [{aid(a)}](SoT.API.md#{aid(a).lower()}-endpoint-{a}) - Endpoint {a}" for a in listed]
             out.append("")
         if s.history:
-            out.append("### Version History\n\n| Version | Date | Changes |\n|---|---|---|\n| 1.0 | 2025-01-10 | New |\n")
+            out.append(f"{sub} Version History\n\n| Version | Date | Changes |\n|---|---|---|\n| 1.0 | 2025-01-10 | New |\n")
     return "\n".join(out)
 
 
@@ -105,7 +117,7 @@ def api_file(s: Spec) -> str:
         listed = [p for p, a, _, by_api in s.edges if a == n and by_api]
         if listed:
             out.append("### Uses Partner\n")
-            out += [f"- [{pid(p)}](SoT.PARTNERS.md#{pid(p).lower()}-partner-{p}) - Partner {p}" for p in listed]
+            out += [f"- [{pid(p)}](SoT.PARTNERS.md#{pic_anchor(s, p)}) - Partner {p}" for p in listed]
             out.append("")
     return "\n".join(out)
 
