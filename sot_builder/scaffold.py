@@ -713,6 +713,11 @@ def _plan_entry(config: Config, prefix: str, title: str, category: str | None,
     cat = pick_category(t, category)
     entry_fields = build_fields(project, t, dict(_check_field_names(t, fields)), rel)
     targets = [_defined(project, x.strip()) for x in dict.fromkeys(refs)]
+    for target in targets:  # each gets its link back, from the sync that follows
+        unclosed = unclosed_block(project.by_path[target.path])
+        if unclosed is not None:
+            raise SotbError(f"{target.id} cannot get its link back: {unclosed.message}", target.path,
+                            unclosed.line)
     options = _options(project, registry)
     change = read_change(path)
     assert change.before is not None

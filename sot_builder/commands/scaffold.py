@@ -67,8 +67,8 @@ def add(prefix: str, title: str, category: str | None, fields: tuple[str, ...], 
     The number is the highest used in the category plus one; numbers seen in
     Deprecated sections or the ledger are never reused. Required fields not
     given get {placeholders}; referenced entries get a link back. Nothing is
-    written while a file cannot be read or a registry file cannot be rewritten
-    safely (see `sotb sync --help`).
+    written while a file cannot be read, a registry file or the file of a
+    referenced entry cannot be rewritten safely (see `sotb sync --help`).
     """
     from sot_builder.scaffold import add_entry
 

@@ -264,6 +264,19 @@ def test_add_refuses_a_file_with_an_unclosed_block(pic, sotb, opener, what):
     assert PIC.read_bytes() == before
 
 
+def test_add_refuses_a_reference_whose_file_cannot_get_the_link_back(pic, sotb):
+    assert sotb("new", "API").code in (0, 1)
+    assert _add(sotb, "API", "--title", "Charge") == "API-001\n"
+    line = API.read_bytes().count(b"\n") + 1
+    API.write_bytes(API.read_bytes() + b"```\nopen fence\n")
+    before = {path: path.read_bytes() for path in Path("SoT").glob("*.md")}
+    r = sotb("add", "PIC", "--title", "Stripe", "--ref", "API-001")
+    assert r.code == 2
+    assert (f"{API.as_posix()}:{line}: API-001 cannot get its link back: the code fence opened at line {line} "
+            "is never closed") in r.err
+    assert {path: path.read_bytes() for path in Path("SoT").glob("*.md")} == before
+
+
 def test_a_file_changed_while_the_registry_files_are_written_is_refused_whole(pic, sotb, monkeypatch):
     import sot_builder.sync as sync_module
     from sot_builder.diagnostics import SotbError
