@@ -289,15 +289,22 @@ def test_sync_command_without_a_registry_is_an_error_and_writes_nothing(tmp_path
     assert [p.name for p in tmp_path.iterdir()] == [".git"]  # no SoT/.sotb.lock, no cache
 
 
-def test_entries_one_level_below_the_navigation_heading_are_not_part_of_it(tmp_path: Path) -> None:
+def one_file_project(tmp_path: Path, types: str, name: str, text: str) -> tuple[Path, Path]:
+    """A project whose sotb.toml holds `types` and whose root holds the one SoT file `name`."""
     root = tmp_path / "p"
     (root / "SoT").mkdir(parents=True)
     (root / ".git").mkdir()
-    (root / "sotb.toml").write_text('root = "SoT"\n[types.QQ]\n', encoding="utf-8")
-    path = root / "SoT" / "SoT.QUEUES.md"
-    path.write_text("# Queues\n\n## Navigation by Category\n\n**Inbound** (QQ-001 to QQ-049):\n"
-                    "- [QQ-001](#qq-001) - Orders\n\n### QQ-001: Orders\n\n**Status**: Active\n\n"
-                    "### QQ-002 — Refunds\n\n**Status**: Active\n", encoding="utf-8")
+    (root / "sotb.toml").write_text('root = "SoT"\n' + types, encoding="utf-8")
+    path = root / "SoT" / name
+    path.write_text(text, encoding="utf-8")
+    return root, path
+
+
+def test_entries_one_level_below_the_navigation_heading_are_not_part_of_it(tmp_path: Path) -> None:
+    root, path = one_file_project(tmp_path, "[types.QQ]\n", "SoT.QUEUES.md",
+                                  "# Queues\n\n## Navigation by Category\n\n**Inbound** (QQ-001 to QQ-049):\n"
+                                  "- [QQ-001](#qq-001) - Orders\n\n### QQ-001: Orders\n\n**Status**: Active\n\n"
+                                  "### QQ-002 — Refunds\n\n**Status**: Active\n")
     assert [c for c, _ in lint_codes(root)] == ["SOT203", "SOT410"]
     sync(root)
     assert path.read_text(encoding="utf-8") == (
@@ -309,13 +316,9 @@ def test_entries_one_level_below_the_navigation_heading_are_not_part_of_it(tmp_p
 
 
 def test_an_entry_about_navigation_is_not_the_file_s_navigation(tmp_path: Path) -> None:
-    root = tmp_path / "p"
-    (root / "SoT").mkdir(parents=True)
-    (root / ".git").mkdir()
-    (root / "sotb.toml").write_text('root = "SoT"\n[types.UX]\n', encoding="utf-8")
-    path = root / "SoT" / "SoT.SCREENS.md"
-    path.write_text("# Screens\n\n## UX-001: Navigation drawer\n\n**Status**: Active\n\n### Navigation\n\nTabs.\n\n"
-                    "## UX-002: Settings\n\n**Status**: Active\n", encoding="utf-8")
+    root, path = one_file_project(tmp_path, "[types.UX]\n", "SoT.SCREENS.md",
+                                  "# Screens\n\n## UX-001: Navigation drawer\n\n**Status**: Active\n\n"
+                                  "### Navigation\n\nTabs.\n\n## UX-002: Settings\n\n**Status**: Active\n")
     assert [c for c, _ in lint_codes(root)] == ["SOT412"]
     sync(root)
     text = path.read_text(encoding="utf-8")
@@ -332,12 +335,7 @@ def test_an_entry_about_navigation_is_not_the_file_s_navigation(tmp_path: Path) 
     "# BR-001 - Refunds\n\n**Status**: Active\n\n---\n### BR-002 — Taxes\n\n**Status**: Active\n",
 ])
 def test_a_file_of_top_level_entries_gets_its_navigation_above_them(tmp_path: Path, text: str) -> None:
-    root = tmp_path / "p"
-    (root / "SoT").mkdir(parents=True)
-    (root / ".git").mkdir()
-    (root / "sotb.toml").write_text('root = "SoT"\n[types.BR]\nfile = "SoT.RULES.md"\n', encoding="utf-8")
-    path = root / "SoT" / "SoT.RULES.md"
-    path.write_text(text, encoding="utf-8")
+    root, path = one_file_project(tmp_path, '[types.BR]\nfile = "SoT.RULES.md"\n', "SoT.RULES.md", text)
     assert [c for c, _ in lint_codes(root)] == ["SOT412"]
     sync(root)
     after = path.read_text(encoding="utf-8")
