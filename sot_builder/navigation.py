@@ -42,10 +42,10 @@ def find_navigation(doc: Document) -> Navigation | None:
     at the next heading of its level or above, or at the next entry heading: entries one
     level below an `## Navigation by Category` are not part of it."""
     heads = doc.headings
-    spans = [(e.line, e.end_line) for e in doc.entries if e.level]
-    starts = sorted(a for a, _ in spans)
+    spans = [(e.line, e.end_line) for e in doc.entries if e.level]  # in order, none inside another
+    starts = [a for a, _ in spans]
     for k, h in enumerate(heads):
-        if NAV_TITLE_RE.search(h.text) and not _inside(spans, h.line):
+        if NAV_TITLE_RE.search(h.text) and not _inside(spans, starts, h.line):
             end = len(doc.lines)
             for h2 in heads[k + 1 :]:
                 if h2.level <= h.level:
@@ -58,8 +58,10 @@ def find_navigation(doc: Document) -> Navigation | None:
     return None
 
 
-def _inside(spans: list[tuple[int, int]], line: int) -> bool:
-    return any(a <= line <= b for a, b in spans)
+def _inside(spans: list[tuple[int, int]], starts: list[int], line: int) -> bool:
+    """Whether `line` is an entry's heading or lies in its text."""
+    k = bisect_right(starts, line) - 1
+    return k >= 0 and line <= spans[k][1]
 
 
 def _read(doc: Document, start: int, end: int) -> Navigation:

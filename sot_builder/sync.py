@@ -18,7 +18,7 @@ The first sync adopts hand-written content: the body of an existing
 and the run of index tables are wrapped in markers and regenerated with the
 standard columns. A file that lacks them gets them at the end of a matching
 empty section ("SoT Files", "Prefix Registry", "Index Tables"), else appended
-under a new heading (navigation: before the first `##` heading). Missing back-references (rule SOT208) are inserted as list items in
+under a new heading (navigation: before the first entry). Missing back-references (rule SOT208) are inserted as list items in
 the target entry's relation section, created at the end of the entry (before
 its Version History) when absent. A link whose fragment names its entry by ID
 but is not that entry's anchor (rule SOT203: a short `#api-045`, or the slug of an
@@ -444,9 +444,7 @@ def _navigation_placement(project: Project, doc: Document) -> Placement | None:
     from sot_builder.navigation import find_navigation
 
     nav = find_navigation(doc)
-    if nav is not None:
-        if any(e.line <= nav.line <= e.end_line for e in doc.entries if e.level):
-            return None  # a sub-heading of an entry, not the file's navigation
+    if nav is not None:  # never inside an entry (`find_navigation`)
         first, last = _navigation_body(doc, nav.line + 1, nav.end_line)
         if first <= last:
             return Placement(first - 1, last)
