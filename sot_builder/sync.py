@@ -785,19 +785,13 @@ def _by_path(repairs: list[FragmentRepair]) -> dict[str, list[FragmentRepair]]:
     return out
 
 
-def _fragment_edits(doc: Document, fixes: list[FragmentRepair]) -> list[Edit]:
-    """One edit per line: each link's destination replaced where the link writes it."""
-    by_line: dict[int, list[FragmentRepair]] = {}
-    for f in fixes:
-        by_line.setdefault(f.line, []).append(f)
-    edits = []
-    for line, here in sorted(by_line.items()):
-        text = doc.lines[line - 1]
-        for f in sorted(here, key=lambda f: -f.column):  # right to left: columns stay true
-            at = text.find("](" + f.href, f.column - 1) + 2
-            text = text[:at] + f.new_href + text[at + len(f.href):]
-        edits.append(Edit(line - 1, line, (text,)))
-    return edits
+def _repair_fragments(t: TextFile, fixes: list[FragmentRepair]) -> None:
+    """Each link's destination replaced where the link writes it; every line keeps its own
+    terminator."""
+    for f in sorted(fixes, key=lambda f: (f.line, -f.column)):  # right to left: columns stay true
+        line = t.lines[f.line - 1]
+        at = line.find("](" + f.href, f.column - 1) + 2
+        t.lines[f.line - 1] = line[:at] + f.new_href + line[at + len(f.href):]
 
 
 def _allowed_back_references(project: Project) -> list[MissingBackRef]:
@@ -971,7 +965,7 @@ def plan_sync(project: Project) -> SyncResult:
     for path, fixes in _by_path(_allowed_fragment_repairs(current)).items():
         t = text_of(project.by_path[path])
         if t is not None:
-            t.apply(_fragment_edits(current.by_path[path], fixes))
+            _repair_fragments(t, fixes)
             repaired.extend(fixes)
     if repaired:
         touched |= {f.path for f in repaired}

@@ -103,3 +103,10 @@ def test_a_crlf_file_keeps_its_line_endings(registry: Path) -> None:
     data = path.read_bytes()
     assert f" Charged by {GOOD}.\r\n".encode() in data
     assert b"\n" not in data.replace(b"\r\n", b"")
+
+
+def test_a_line_keeps_its_own_ending_in_a_file_of_mixed_endings(registry: Path) -> None:
+    path = business_rules(registry)
+    edit(path, BODY, BODY + " Charged by [API-045](SoT.API_CONTRACTS.md#api-045).\r")
+    sync(registry)
+    assert f" Charged by {GOOD}.\r\n".encode() in path.read_bytes()
