@@ -339,8 +339,10 @@ def insertion_line(doc: Document, prefix: str, number: int) -> int:
         return min(later, key=lambda e: e.number).line - 1
     after = max((e.end_line for e in active), default=0)
     if not after:
-        nav_line = next((h.line for h in doc.headings if re.search("navigation", h.text, re.IGNORECASE)), 0)
-        after = nav_line
+        from sot_builder.navigation import find_navigation
+
+        nav = find_navigation(doc)
+        after = nav.line if nav is not None else 0
     for h in doc.headings:
         if h.line > after and h.level <= 2 and _TAIL_HEAD_RE.search(h.text):
             return h.line - 1

@@ -457,11 +457,10 @@ def _navigation_placement(project: Project, doc: Document) -> Placement | None:
         return None
     if not entries:
         return _append(doc, NAV_HEADING)
-    # before the first entry: at the first `##` (or deeper) heading above it that no entry
-    # holds, else right above it (an `# BR-001` entry then follows the navigation)
+    # before the first entry: at the first `##` (or deeper) heading above it, else right
+    # above it (an `# BR-001` entry then follows the navigation)
     first = entries[0].line
-    before = next((h.line for h in doc.headings if h.line <= first and (h.level >= 2 or h.line == first)
-                   and not any(e.line < h.line <= e.end_line for e in entries)), first)
+    before = next((h.line for h in doc.headings if h.line <= first and (h.level >= 2 or h.line == first)), first)
     lead = ("",) if before > 1 and not _blank(doc.lines[before - 2]) else ()
     return Placement(before - 1, before - 1, (*lead, NAV_HEADING, ""), ("",))
 
@@ -765,16 +764,23 @@ def back_reference_edits(project: Project,
     return edits
 
 
+def _active_rule(project: Project, code: str):
+    """The rule `code` if the configuration selects it (select/ignore), else None."""
+    from sot_builder import engine
+
+    return next((r for r in engine.active_rules(project.config.values) if r.code == code), None)
+
+
 def _allowed_fragment_repairs(project: Project) -> list[FragmentRepair]:
     """Fragment repairs of the links lint would report (SOT203): honours select/ignore and
     suppressions."""
     from sot_builder import engine
 
-    repairs = fragment_repairs(project)
-    active = [r for r in engine.active_rules(project.config.values) if r.code == "SOT203"]
-    if not active or not repairs:
+    rule = _active_rule(project, "SOT203")
+    repairs = fragment_repairs(project) if rule is not None else []
+    if not repairs:
         return []
-    reported = {(d.path, d.line, d.column) for d in engine.run(project, active)}
+    reported = {(d.path, d.line, d.column) for d in engine.run(project, [rule])}
     return [f for f in repairs if (f.path, f.line, f.column) in reported]
 
 
@@ -799,11 +805,10 @@ def _allowed_back_references(project: Project) -> list[MissingBackRef]:
     from sot_builder import engine
     from sot_builder.rules.backrefs import diagnostics
 
-    active = [r for r in engine.active_rules(project.config.values) if r.code == "SOT208"]
-    if not active:
+    rule = _active_rule(project, "SOT208")
+    if rule is None:
         return []
     missing = missing_back_references(project)
-    rule = active[0]
     known = replace(rule, check=lambda p: diagnostics(rule, missing))  # computed once, filtered as lint does
     reported = {(d.path, d.ids) for d in engine.run(project, [known])}
     return [m for m in missing if (m.target.path, (m.target.id, m.source.id)) in reported]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import unquote
 
@@ -251,31 +252,18 @@ def _repaired_href(project, doc: Document, target: Document, ref: Ref) -> str:
         return ""
     if fragment_id(ref.fragment.lower()) != ref.target:
         return ""
-    entries = [e for e in _heading_entries(project, target).get(ref.target, ()) if e.anchor]
-    if len(entries) != 1 or ref.line in _heading_lines(project, doc):
+    entries = [e for e in project.definitions.get(ref.target, ())
+               if e.path == target.path and e.level and e.anchor]
+    if len(entries) != 1 or _is_heading_line(doc, ref.line):
         return ""
     if doc.lines[ref.line - 1].find("](" + ref.href, ref.column - 1) < 0:
         return ""
     return ref.href[:ref.href.index("#") + 1] + entries[0].anchor
 
 
-def _heading_entries(project, doc: Document) -> dict[str, list[Entry]]:
-    known = project.memo("refs.heading_entries", lambda _: {})  # document path -> ID -> entries
-    found = known.get(doc.path)
-    if found is None:
-        found = known[doc.path] = {}
-        for e in doc.entries:
-            if e.level:
-                found.setdefault(e.id, []).append(e)
-    return found
-
-
-def _heading_lines(project, doc: Document) -> frozenset[int]:
-    known = project.memo("refs.heading_lines", lambda _: {})  # document path -> heading lines
-    found = known.get(doc.path)
-    if found is None:
-        found = known[doc.path] = frozenset(h.line for h in doc.headings)
-    return found
+def _is_heading_line(doc: Document, line: int) -> bool:
+    k = bisect_left(doc.headings, line, key=_LINE)  # headings are in line order
+    return k < len(doc.headings) and doc.headings[k].line == line
 
 
 def _doubtful_fragments(project) -> list[tuple[LinkGroup, Document, list[Ref]]]:
@@ -312,6 +300,7 @@ def _find_doubtful_fragments(project) -> list[tuple[LinkGroup, Document, list[Re
 
 
 _FRAGMENT = itemgetter(Ref._fields.index("fragment"))
+_LINE = attrgetter("line")
 _TARGET = itemgetter(Ref._fields.index("target"))
 
 
